@@ -1,0 +1,33 @@
+"""The Django-on-Fargate platform: settings -> components -> stack outputs."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.keys import Keys, KeysArgs
+from components.naming import Namer
+from components.network import Network, NetworkArgs
+from components.provider import tagged_provider
+from components.settings import load_from_pulumi_config
+
+stack = pulumi.get_stack()
+settings = load_from_pulumi_config(stack)  # raises with every bad key before any resource exists
+
+provider = tagged_provider(settings, stack)
+on_provider = pulumi.InvokeOptions(provider=provider)
+ctx = StackContext(
+    namer=Namer(settings.system, settings.environment),
+    production_like=settings.production_like,
+    log_retention_days=settings.log_retention_days,
+    region=aws.get_region(opts=on_provider).region,
+    account_id=aws.get_caller_identity(opts=on_provider).account_id,
+)
+platform = pulumi.ResourceOptions(providers=[provider])
+
+keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys), opts=platform)
+network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
+                                         flow_log_key_arn=keys.telemetry_key_arn), opts=platform)
+
+pulumi.export("vpc_id", network.vpc_id)
+pulumi.export("private_subnet_ids", network.private_subnet_ids)
+pulumi.export("data_key_arn", keys.data_key_arn)

@@ -1,0 +1,1 @@
+"""ComponentResources of the Django-on-Fargate platform, plus settings and naming."""

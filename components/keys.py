@@ -1,0 +1,93 @@
+"""Customer-managed KMS keys: one for data at rest, one for telemetry (logs, topics, queues).
+
+Two keys rather than one keep the blast radius small: the telemetry key's policy must admit AWS
+service principals (CloudWatch Logs, CloudWatch alarms, EventBridge), the data key's needs none,
+so data can only be decrypted by IAM principals of this account that are granted it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.settings import KeySettings
+
+
+@dataclass
+class KeysArgs:
+    ctx: StackContext
+    settings: KeySettings
+
+
+def key_policy(ctx: StackContext, service_statements: list[dict]) -> pulumi.Output[str]:
+    """The account root may administer the key (so IAM policies apply), plus service grants."""
+    root = {
+        "Sid": "AccountAdministersKeyThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ctx.account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",  # in a key policy, "*" means this key
+    }
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [root, *service_statements]})
+
+
+def telemetry_service_statements(ctx: StackContext) -> list[dict]:
+    """Service principals that write encrypted telemetry, each confined to this account and region."""
+    logs = {
+        "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{ctx.region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*")}},
+    }
+    publishers = {
+        "Sid": "AlarmsAndEventsPublishToEncryptedTopicsAndQueues",
+        "Effect": "Allow",
+        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnLike": {"aws:SourceArn": [ctx.arn("cloudwatch", "alarm:*"), ctx.arn("events", "rule/*")]},
+        },
+    }
+    return [logs, publishers]
+
+
+class Keys(pulumi.ComponentResource):
+    """The platform's KMS keys with rotation and aliases: `data_key` and `telemetry_key`."""
+
+    data_key: aws.kms.Key
+    telemetry_key: aws.kms.Key
+
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("django-platform:keys:Keys", name, None, opts)
+        ctx = args.ctx
+        self.data_key = self._key(ctx, args.settings, "data", "Data at rest: RDS, ElastiCache, S3, ECR, secrets",
+                                  [])
+        self.telemetry_key = self._key(ctx, args.settings, "telemetry",
+                                       "Telemetry: CloudWatch Logs, SNS topics, SQS queues",
+                                       telemetry_service_statements(ctx))
+        self.data_key_arn = self.data_key.arn
+        self.telemetry_key_arn = self.telemetry_key.arn
+        self.register_outputs({"data_key_arn": self.data_key_arn, "telemetry_key_arn": self.telemetry_key_arn})
+
+    def _key(self, ctx: StackContext, settings: KeySettings, purpose: str, description: str,
+             service_statements: list[dict]) -> aws.kms.Key:
+        name = ctx.namer.name("platform", "kms", purpose)
+        key = aws.kms.Key(
+            name,
+            description=f"{ctx.namer.prefix} {description}",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=settings.deletion_window_days,
+            policy=key_policy(ctx, service_statements),
+            opts=ctx.stateful(pulumi.ResourceOptions(parent=self)),
+        )
+        aws.kms.Alias(name, name=f"alias/{name}", target_key_id=key.key_id,
+                      opts=pulumi.ResourceOptions(parent=self))
+        return key

@@ -1,0 +1,225 @@
+"""Network: VPC over 2-6 AZs with public, private and isolated subnets, NAT, flow logs, endpoints.
+
+- public subnets: the ALB and the NAT gateways; routes to the internet gateway.
+- private subnets: the Fargate tasks; outbound through NAT (or only through VPC endpoints).
+- isolated subnets: RDS and Redis; no route to or from the internet at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.logs import encrypted_log_group
+from components.settings import NetworkSettings
+from components.subnets import TIERS, plan_subnets
+
+# Interface endpoint service suffixes per configured endpoint (ECR needs the API and the registry).
+INTERFACE_ENDPOINTS = {
+    "ecr": ("ecr.api", "ecr.dkr"),
+    "logs": ("logs",),
+    "ssm": ("ssm",),
+    "secretsmanager": ("secretsmanager",),
+    "kms": ("kms",),
+    "sts": ("sts",),
+}
+
+
+@dataclass
+class NetworkArgs:
+    ctx: StackContext
+    settings: NetworkSettings
+    flow_log_key_arn: pulumi.Input[str]
+
+
+class Network(pulumi.ComponentResource):
+    vpc: aws.ec2.Vpc
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    isolated_subnet_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("django-platform:network:Network", name, None, opts)
+        ctx, settings = args.ctx, args.settings
+        self._ctx = ctx
+        self.availability_zones = self._zones(settings.az_count)
+        bits = {tier: getattr(settings, f"{tier}_subnet_bits") for tier in TIERS}
+        plan = plan_subnets(settings.cidr, settings.az_count, bits)
+
+        self.vpc = aws.ec2.Vpc(
+            ctx.namer.name("net", "vpc"),
+            cidr_block=settings.cidr,
+            enable_dns_hostnames=True,  # needed for private DNS of interface endpoints
+            enable_dns_support=True,
+            tags={"Name": ctx.namer.name("net", "vpc")},
+            opts=self._child(),
+        )
+        # The default security group admits all traffic between its members: empty it (CIS 5.4).
+        aws.ec2.DefaultSecurityGroup(ctx.namer.name("net", "sg", "default"), vpc_id=self.vpc.id,
+                                     tags={"Name": ctx.namer.name("net", "sg", "default")}, opts=self._child())
+
+        public = self._subnets("public", plan.public)
+        private = self._subnets("private", plan.private)
+        isolated = self._subnets("isolated", plan.isolated)
+        self.public_subnet_ids = [s.id for s in public]
+        self.private_subnet_ids = [s.id for s in private]
+        self.isolated_subnet_ids = [s.id for s in isolated]
+
+        internet = aws.ec2.InternetGateway(ctx.namer.name("net", "igw"), vpc_id=self.vpc.id,
+                                           tags={"Name": ctx.namer.name("net", "igw")}, opts=self._child())
+        public_table = self._route_table("public", public)
+        aws.ec2.Route(ctx.namer.name("net", "route", "public-internet"), route_table_id=public_table.id,
+                      destination_cidr_block="0.0.0.0/0", gateway_id=internet.id, opts=self._child())
+
+        nat_ids = self._nat_gateways(settings.nat, public, internet)
+        # One private route table per AZ whatever the NAT strategy, so changing it never replaces tables.
+        private_tables = []
+        for index, subnet in enumerate(private):
+            az = self.availability_zones[index]
+            table = self._route_table(f"private-{az}", [subnet])
+            private_tables.append(table)
+            if nat_ids:
+                aws.ec2.Route(ctx.namer.name("net", "route", f"private-{az}-nat"), route_table_id=table.id,
+                              destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat_ids[index % len(nat_ids)],
+                              opts=self._child())
+        isolated_table = self._route_table("isolated", isolated)  # local routes only, by design
+        self.route_table_ids = {"public": [public_table.id], "private": [t.id for t in private_tables],
+                                "isolated": [isolated_table.id]}
+
+        if settings.flow_logs:
+            self._flow_logs(args.flow_log_key_arn)
+        self.endpoint_security_group_id = self._endpoints(settings, private, [*private_tables, isolated_table])
+
+        self.vpc_id = self.vpc.id
+        self.cidr_block = settings.cidr
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "public_subnet_ids": self.public_subnet_ids,
+            "private_subnet_ids": self.private_subnet_ids,
+            "isolated_subnet_ids": self.isolated_subnet_ids,
+        })
+
+    def _child(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def _zones(self, count: int) -> list[str]:
+        zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(parent=self)).names
+        if len(zones) < count:
+            raise ValueError(f"network.az_count is {count} but {self._ctx.region} has {len(zones)} "
+                             f"available zones: {', '.join(zones)}")
+        return sorted(zones)[:count]
+
+    def _subnets(self, tier: str, blocks: tuple[str, ...]) -> list[aws.ec2.Subnet]:
+        subnets = []
+        for az, cidr in zip(self.availability_zones, blocks, strict=True):
+            name = self._ctx.namer.name("net", "subnet", f"{tier}-{az}")
+            subnets.append(aws.ec2.Subnet(
+                name,
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=az,
+                map_public_ip_on_launch=False,  # nothing in this VPC should get a public IP implicitly
+                tags={"Name": name, "tier": tier},
+                opts=self._child(),
+            ))
+        return subnets
+
+    def _route_table(self, purpose: str, subnets: list[aws.ec2.Subnet]) -> aws.ec2.RouteTable:
+        name = self._ctx.namer.name("net", "rtb", purpose)
+        table = aws.ec2.RouteTable(name, vpc_id=self.vpc.id, tags={"Name": name}, opts=self._child())
+        for subnet, az in zip(subnets, self.availability_zones, strict=False):
+            aws.ec2.RouteTableAssociation(f"{name}-{az}", subnet_id=subnet.id, route_table_id=table.id,
+                                          opts=self._child())
+        return table
+
+    def _nat_gateways(self, strategy: str, public: list[aws.ec2.Subnet],
+                      internet: aws.ec2.InternetGateway) -> list[pulumi.Output[str]]:
+        count = {"none": 0, "single": 1, "one-per-az": len(public)}[strategy]
+        nat_ids = []
+        for subnet, az in list(zip(public, self.availability_zones, strict=True))[:count]:
+            name = self._ctx.namer.name("net", "nat", az)
+            address = aws.ec2.Eip(self._ctx.namer.name("net", "eip", az), domain="vpc",
+                                  tags={"Name": self._ctx.namer.name("net", "eip", az)}, opts=self._child())
+            nat = aws.ec2.NatGateway(name, allocation_id=address.id, subnet_id=subnet.id, tags={"Name": name},
+                                     opts=self._child(depends_on=[internet]))
+            nat_ids.append(nat.id)
+        return nat_ids
+
+    def _flow_logs(self, key_arn: pulumi.Input[str]) -> None:
+        ctx = self._ctx
+        log_group = encrypted_log_group(ctx.namer.name("net", "log", "flow"), ctx.namer.path("vpc", "flow-logs"),
+                                        ctx, key_arn, self)
+        role_name = ctx.namer.name("net", "role", "flow-logs")
+        role = aws.iam.Role(
+            role_name,
+            name=role_name,
+            assume_role_policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+                }],
+            }),
+            opts=self._child(),
+        )
+        aws.iam.RolePolicy(
+            role_name,
+            role=role.id,
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                }],
+            }),
+            opts=self._child(),
+        )
+        aws.ec2.FlowLog(
+            ctx.namer.name("net", "flowlog"),
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": ctx.namer.name("net", "flowlog")},
+            opts=self._child(),
+        )
+
+    def _endpoints(self, settings: NetworkSettings, private: list[aws.ec2.Subnet],
+                   tables: list[aws.ec2.RouteTable]) -> pulumi.Output[str] | None:
+        ctx = self._ctx
+        if "s3" in settings.endpoints:
+            # Gateway endpoint: free, and the route ECR image layers take (they live in S3).
+            aws.ec2.VpcEndpoint(ctx.namer.name("net", "vpce", "s3"), vpc_id=self.vpc.id,
+                                service_name=f"com.amazonaws.{ctx.region}.s3", vpc_endpoint_type="Gateway",
+                                route_table_ids=[t.id for t in tables],
+                                tags={"Name": ctx.namer.name("net", "vpce", "s3")}, opts=self._child())
+        services = [s for e in settings.endpoints for s in INTERFACE_ENDPOINTS.get(e, ())]
+        if not services:
+            return None
+        sg_name = ctx.namer.name("net", "sg", "endpoints")
+        group = aws.ec2.SecurityGroup(
+            sg_name,
+            name=sg_name,
+            description="HTTPS from inside the VPC to interface endpoints",
+            vpc_id=self.vpc.id,
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443,
+                                                      cidr_blocks=[settings.cidr],
+                                                      description="HTTPS from the VPC")],
+            tags={"Name": sg_name},
+            opts=self._child(),
+        )
+        for service in services:
+            name = ctx.namer.name("net", "vpce", service.replace(".", "-"))
+            aws.ec2.VpcEndpoint(name, vpc_id=self.vpc.id, service_name=f"com.amazonaws.{ctx.region}.{service}",
+                                vpc_endpoint_type="Interface", private_dns_enabled=True,
+                                subnet_ids=[s.id for s in private], security_group_ids=[group.id],
+                                tags={"Name": name}, opts=self._child())
+        return group.id

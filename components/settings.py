@@ -1,0 +1,617 @@
+"""Stack settings: the one place that reads stack config, with per-environment defaults.
+
+Every key is declared once, as a field of a section dataclass below, with its default (one value, or
+`PerEnv(dev=..., prod=...)`), a one-line doc and its check. `load()` reads the whole config, checks
+every key and every cross-key rule, and raises one `SettingsError` listing every problem before the
+program creates any resource. The README's config reference is generated from these declarations
+(`python -m tools.config_reference`), so the docs cannot drift from the code.
+
+Keys live under the project namespace, grouped by section: `django-platform:network` holds
+`{cidr: ..., az_count: ...}` in `Pulumi.<stack>.yaml`; on the command line that is
+`pulumi config set --path network.cidr 10.20.0.0/16`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import re
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components import fargate
+from components.subnets import TIERS, SubnetLayoutError, plan_subnets
+
+PROJECT = "django-platform"
+ENVIRONMENTS = ("dev", "stg", "prod")
+# Environments that take the highly available defaults and the production safeguards.
+PRODUCTION_LIKE = ("stg", "prod")
+
+Check = Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class PerEnv:
+    """A default that differs between the cheap dev profile and the highly available one."""
+
+    dev: Any
+    prod: Any
+
+    def for_env(self, env: str) -> Any:
+        return self.prod if env in PRODUCTION_LIKE else self.dev
+
+
+def setting(default: Any, doc: str, check: Check | None = None, secret: bool = False) -> Any:
+    """Declare a config key: its default, its documentation and its check (None when valid)."""
+    return field(metadata={"default": default, "doc": doc, "check": check, "secret": secret})
+
+
+# --- checks: each returns None when the value is fine, else what is allowed -------------------------
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)  # CloudWatch Logs PutRetentionPolicy values
+
+
+def one_of(*allowed: Any) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else "one of " + ", ".join(map(str, allowed))
+
+    return check
+
+
+def between(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        return None if low <= value <= high else f"an integer from {low} to {high}"
+
+    return check
+
+
+def matches(pattern: str, description: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str | None:
+        return None if compiled.fullmatch(value) else description
+
+    return check
+
+
+def each(item_check: Check) -> Check:
+    def check(values: Any) -> str | None:
+        for value in values:
+            problem = item_check(value)
+            if problem:
+                return f"a list whose items are each {problem} ({value!r} is not)"
+        return None
+
+    return check
+
+
+def ipv4_cidr(value: str) -> str | None:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return "an IPv4 CIDR block with no host bits set, such as 10.0.0.0/16"
+    if not 16 <= network.prefixlen <= 24:
+        return "a VPC CIDR from /16 to /24 (the AWS limits for a VPC)"
+    if not network.is_private:
+        return "a private (RFC 1918) range such as 10.0.0.0/16"
+    return None
+
+
+_DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+DOMAIN_PATTERN = rf"(?=.{{4,253}}$)({_DNS_LABEL}\.)+[a-z]{{2,63}}"
+is_domain = matches(DOMAIN_PATTERN, "a lowercase DNS name such as app.example.com")
+is_san = matches(rf"(\*\.)?{DOMAIN_PATTERN}", "a lowercase DNS name, optionally starting with *.")
+is_email = matches(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "an e-mail address")
+is_time_window = matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "hh:mm-hh:mm in UTC")
+is_weekly_window = matches(
+    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d",
+    "ddd:hh:mm-ddd:hh:mm in UTC, such as mon:10:10-mon:10:40",
+)
+
+
+# --- sections -----------------------------------------------------------------------------------------
+
+VPC_ENDPOINTS = ("s3", "ecr", "logs", "ssm", "secretsmanager", "kms", "sts")
+NAT_STRATEGIES = ("single", "one-per-az", "none")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    cidr: str = setting(PerEnv("10.10.0.0/16", "10.20.0.0/16"), "VPC IPv4 CIDR (/16 to /24, private range).",
+                        ipv4_cidr)
+    az_count: int = setting(PerEnv(2, 3), "Availability zones to spread subnets over.", between(2, 6))
+    public_subnet_bits: int = setting(8, "Bits added to the VPC prefix for each public subnet.", between(1, 12))
+    private_subnet_bits: int = setting(4, "Bits added to the VPC prefix for each private (task) subnet.",
+                                       between(1, 12))
+    isolated_subnet_bits: int = setting(8, "Bits added to the VPC prefix for each isolated (data) subnet.",
+                                        between(1, 12))
+    nat: str = setting(PerEnv("single", "one-per-az"),
+                       "NAT gateways: single (cheap), one-per-az (survives an AZ outage) or none.",
+                       one_of(*NAT_STRATEGIES))
+    flow_logs: bool = setting(True, "Send VPC flow logs to an encrypted log group.")
+    endpoints: list[str] = setting(
+        PerEnv(["s3"], ["s3", "ecr", "logs", "secretsmanager", "ssm"]),
+        "VPC endpoints: s3 is a free gateway; the others are interface endpoints billed per AZ-hour.",
+        each(one_of(*VPC_ENDPOINTS)),
+    )
+
+    def problems(self, ctx: _Context) -> None:
+        bits = {tier: getattr(self, f"{tier}_subnet_bits") for tier in TIERS}
+        try:
+            plan_subnets(self.cidr, self.az_count, bits)
+        except (SubnetLayoutError, ValueError) as error:
+            ctx.problem("network.cidr", self.cidr, f"room for the subnet layout: {error}")
+        if self.nat == "none":
+            missing = [e for e in ("s3", "ecr", "logs") if e not in self.endpoints]
+            if missing:
+                ctx.problem("network.endpoints", self.endpoints,
+                            f"with network.nat none, tasks pull images only through endpoints: add {missing}")
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    deletion_window_days: int = setting(PerEnv(7, 30), "Days a scheduled KMS key deletion can be cancelled.",
+                                        between(7, 30))
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    domain: str = setting(None, "The site's domain name (required), e.g. app.example.com.", is_domain)
+    zone_name: str = setting("", "Existing public Route53 hosted zone, looked up by name (or give zone_id).")
+    zone_id: str = setting("", "Existing Route53 hosted zone id (instead of zone_name).",
+                           matches(r"|Z[A-Z0-9]{1,31}", "a hosted zone id such as Z0123456789ABCDEFGHIJ"))
+    alternative_names: list[str] = setting([], "Extra certificate names (SANs); wildcards like *.example.com allowed.",
+                                           each(is_san))
+    ipv6: bool = setting(False, "Dual-stack ALB with AAAA alias records.")
+
+    def problems(self, ctx: _Context) -> None:
+        if bool(self.zone_name) == bool(self.zone_id):
+            ctx.problem("dns.zone_name", self.zone_name or None, "exactly one of dns.zone_name and dns.zone_id")
+        zone = self.zone_name.rstrip(".")
+        if self.zone_name and is_domain(zone):
+            ctx.problem("dns.zone_name", self.zone_name, "a DNS name such as example.com")
+        elif zone and self.domain:
+            for name in [self.domain, *self.alternative_names]:
+                bare = name.removeprefix("*.")
+                if bare != zone and not bare.endswith("." + zone):
+                    key = "dns.domain" if name == self.domain else "dns.alternative_names"
+                    ctx.problem(key, name, f"a name inside the hosted zone {zone}")
+
+
+TLS13_POLICIES = (
+    # ELB security policies that negotiate TLS 1.3 and nothing older than TLS 1.2.
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+)
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    ssl_policy: str = setting("ELBSecurityPolicy-TLS13-1-2-2021-06", "HTTPS listener security policy.",
+                              one_of(*TLS13_POLICIES))
+    deletion_protection: bool = setting(PerEnv(False, True), "ALB deletion protection.")
+    idle_timeout: int = setting(60, "Seconds an idle connection stays open.", between(1, 4000))
+    access_logs: bool = setting(True, "Write ALB access logs to an S3 bucket (SSE-S3: see README).")
+    access_log_days: int = setting(PerEnv(30, 365), "Days to keep ALB access logs.", between(1, 3650))
+    health_check_path: str = setting("/healthz/", "Target group health check path.",
+                                     matches(r"/[\x21-\x7e]{0,1023}", "a path starting with /"))
+    health_check_matcher: str = setting("200", "HTTP codes that count as healthy, e.g. 200 or 200-299.",
+                                        matches(r"[1-5]\d\d((-|,)[1-5]\d\d)*", "codes such as 200 or 200-299"))
+    health_check_interval: int = setting(15, "Seconds between health checks.", between(5, 300))
+    health_check_timeout: int = setting(5, "Seconds before a health check times out.", between(2, 120))
+    healthy_threshold: int = setting(2, "Consecutive successes before a target is healthy.", between(2, 10))
+    unhealthy_threshold: int = setting(3, "Consecutive failures before a target is unhealthy.", between(2, 10))
+    deregistration_delay: int = setting(60, "Seconds to drain a target (AWS default 300).", between(0, 3600))
+    waf: bool = setting(PerEnv(False, True), "AWS WAF web ACL with AWS managed rule groups.")
+    waf_rate_limit: int = setting(2000, "Requests per 5 minutes per client IP before WAF blocks.",
+                                  between(10, 2_000_000_000))
+
+    def problems(self, ctx: _Context) -> None:
+        if self.health_check_timeout >= self.health_check_interval:
+            ctx.problem("load_balancer.health_check_timeout", self.health_check_timeout,
+                        f"less than load_balancer.health_check_interval ({self.health_check_interval})")
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    keep_release_images: int = setting(20, "Release images (tagged) to keep, as the seed does.", between(1, 1000))
+    untagged_expiry_days: int = setting(7, "Days before untagged images expire.", between(1, 365))
+
+
+def _no_secret_names(env: Mapping[str, str]) -> str | None:
+    secretish = [k for k in env if SECRET_NAME.search(k)]
+    return f"non-secret settings only; move {secretish} to service.secrets" if secretish else None
+
+
+SECRET_NAME = re.compile(r"(?i)(secret|password|passwd|token|api_?key|private_?key|credential)")
+ENV_NAME = matches(r"[A-Za-z_][A-Za-z0-9_]*", "environment variable names ([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    image_tag: str = setting("bootstrap", "Image tag deployed by `pulumi up` (the pipeline deploys commits later).",
+                             matches(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "a Docker tag"))
+    port: int = setting(8000, "Container port gunicorn listens on.", between(1024, 65535))
+    command: list[str] = setting(["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000",
+                                  "--workers", "3"], "Container command.")
+    cpu: int = setting(PerEnv(256, 1024), "Task CPU units.", one_of(*fargate.VALID_CPU))
+    memory: int = setting(PerEnv(512, 2048), "Task memory (MiB); must be a Fargate pair with cpu.",
+                          between(512, 122880))
+    environment: dict[str, str] = setting({"DJANGO_SETTINGS_MODULE": "config.settings"},
+                                          "Plain environment variables (never secrets).", _no_secret_names)
+    secrets: dict[str, str] = setting({}, "Extra secrets: NAME -> SSM parameter or Secrets Manager ARN.")
+    user: str = setting("1000:1000", "User the container runs as (non-root).",
+                        matches(r"[1-9]\d*(:\d+)?|[a-z_][a-z0-9_-]*", "a non-root uid[:gid] or user name"))
+    readonly_root_filesystem: bool = setting(True, "Mount the root filesystem read-only (/tmp stays writable).")
+    desired_count: int = setting(PerEnv(1, 2), "Tasks started on creation.", between(0, 1000))
+    min_count: int = setting(PerEnv(1, 2), "Autoscaling minimum.", between(0, 1000))
+    max_count: int = setting(PerEnv(2, 10), "Autoscaling maximum.", between(1, 1000))
+    cpu_target: int = setting(60, "Target CPU utilisation (%) for scaling.", between(10, 95))
+    memory_target: int = setting(75, "Target memory utilisation (%) for scaling.", between(10, 95))
+    requests_per_target: int = setting(1000, "Target ALB requests per task per minute for scaling.",
+                                       between(1, 1_000_000))
+    health_check_grace_seconds: int = setting(120, "Seconds ECS ignores ALB health checks after a task starts.",
+                                              between(0, 1800))
+    min_healthy_percent: int = setting(100, "Deployment minimum healthy percent.", between(0, 100))
+    max_percent: int = setting(200, "Deployment maximum percent.", between(100, 400))
+    exec: bool = setting(PerEnv(True, False), "ECS Exec (shell into tasks) with encrypted session logs.")
+    spot: bool = setting(PerEnv(True, False), "Run on Fargate Spot (dev cost saver; tasks may be interrupted).")
+    pipeline_owns_deployments: bool = setting(True, "Ignore task definition changes so `pulumi up` does not "
+                                                    "roll back what the pipeline deployed.")
+
+    def problems(self, ctx: _Context) -> None:
+        if not fargate.is_valid_size(self.cpu, self.memory):
+            ctx.problem("service.memory", self.memory, fargate.describe_valid_sizes(self.cpu))
+        if self.min_count > self.max_count:
+            ctx.problem("service.min_count", self.min_count, f"at most service.max_count ({self.max_count})")
+        if not self.min_count <= self.desired_count <= self.max_count:
+            ctx.problem("service.desired_count", self.desired_count,
+                        f"between service.min_count ({self.min_count}) and service.max_count ({self.max_count})")
+        for name in [*self.environment, *self.secrets]:
+            if problem := ENV_NAME(name):
+                ctx.problem("service.environment", name, problem)
+        both = set(self.environment) & set(self.secrets)
+        if both:
+            ctx.problem("service.secrets", sorted(both), "names not also set in service.environment")
+
+
+POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
+MYSQL_VERSIONS = ("8.0", "8.4")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    engine: str = setting("postgres", "RDS engine: postgres or mysql.", one_of("postgres", "mysql"))
+    engine_version: str = setting("16", "Major version (postgres 13-17, mysql 8.0/8.4); minors auto-upgrade.")
+    instance_class: str = setting(PerEnv("db.t4g.micro", "db.m7g.large"), "RDS instance class.",
+                                  matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "an instance class such as db.t4g.micro"))
+    allocated_storage: int = setting(PerEnv(20, 100), "Initial storage (GiB).", between(20, 65536))
+    max_allocated_storage: int = setting(PerEnv(50, 500), "Storage autoscaling ceiling (GiB).", between(20, 65536))
+    name: str = setting("app", "Database name.", matches(r"[a-z][a-z0-9_]{0,62}", "a lowercase identifier"))
+    username: str = setting("app", "Master user name (its password is managed by RDS in Secrets Manager).",
+                            matches(r"[a-z][a-z0-9_]{0,15}", "a lowercase identifier of up to 16 characters"))
+    backup_retention_days: int = setting(PerEnv(1, 7), "Automated backup retention (days).", between(1, 35))
+    backup_window: str = setting("09:10-09:40", "Daily backup window (UTC), as in the seed.", is_time_window)
+    maintenance_window: str = setting("mon:10:10-mon:10:40", "Weekly maintenance window (UTC).", is_weekly_window)
+    multi_az: bool = setting(PerEnv(False, True), "Standby in a second AZ.")
+    deletion_protection: bool = setting(PerEnv(False, True), "Refuse deletion; also keeps a final snapshot.")
+    performance_insights: bool = setting(PerEnv(False, True), "Performance Insights, encrypted with the data key.")
+    iam_authentication: bool = setting(False, "Allow IAM database authentication.")
+
+    def problems(self, ctx: _Context) -> None:
+        versions = POSTGRES_VERSIONS if self.engine == "postgres" else MYSQL_VERSIONS
+        if self.engine_version not in versions:
+            ctx.problem("database.engine_version", self.engine_version,
+                        f"a {self.engine} major version: {', '.join(versions)}")
+        if self.max_allocated_storage < self.allocated_storage:
+            ctx.problem("database.max_allocated_storage", self.max_allocated_storage,
+                        f"at least database.allocated_storage ({self.allocated_storage})")
+        if ctx.production_like and self.backup_retention_days < 7:
+            ctx.problem("database.backup_retention_days", self.backup_retention_days,
+                        f"at least 7 in {ctx.env}")
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    engine: str = setting("redis", "ElastiCache engine: redis or valkey.", one_of("redis", "valkey"))
+    engine_version: str = setting("7.1", "Engine version (redis 7.0/7.1, valkey 7.2/8.0).")
+    node_type: str = setting(PerEnv("cache.t4g.micro", "cache.m7g.large"), "Cache node type.",
+                             matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.t4g.micro"))
+    nodes: int = setting(PerEnv(1, 2), "Nodes in the replication group (primary + replicas).", between(1, 6))
+    automatic_failover: bool = setting(PerEnv(False, True), "Promote a replica when the primary fails (Multi-AZ).")
+    snapshot_retention_days: int = setting(PerEnv(0, 7), "Days to keep daily snapshots (0 = none).", between(0, 35))
+    snapshot_window: str = setting("15:00-16:00", "Daily snapshot window (UTC).", is_time_window)
+
+    def problems(self, ctx: _Context) -> None:
+        versions = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0")}[self.engine]
+        if self.engine_version not in versions:
+            ctx.problem("cache.engine_version", self.engine_version,
+                        f"a {self.engine} version: {', '.join(versions)}")
+        if self.automatic_failover and self.nodes < 2:
+            ctx.problem("cache.automatic_failover", True, "false when cache.nodes is 1 (failover needs a replica)")
+
+
+SCHEDULE = matches(
+    r"rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)",
+    "rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year)",
+)
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    name: str = setting(None, "Job name (lowercase, used in resource names).",
+                        matches(r"[a-z][a-z0-9-]{0,19}", "lowercase [a-z0-9-], at most 20 characters"))
+    schedule: str = setting(None, "EventBridge schedule expression.", SCHEDULE)
+    command: list[str] = setting(None, "Command run in the web image, e.g. [python, manage.py, clearsessions].")
+    cpu: int = setting(256, "Task CPU units.", one_of(*fargate.VALID_CPU))
+    memory: int = setting(512, "Task memory (MiB).", between(512, 122880))
+
+    def problems(self, ctx: _Context) -> None:
+        if not fargate.is_valid_size(self.cpu, self.memory):
+            ctx.problem(ctx.key("memory"), self.memory, fargate.describe_valid_sizes(self.cpu))
+        if not self.command:
+            ctx.problem(ctx.key("command"), self.command, "a non-empty list of strings")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    enabled: bool = setting(True, "Create the CodePipeline (GitHub -> CodeBuild -> migrate -> ECS).")
+    branch: str = setting("main", "Branch that triggers the pipeline.",
+                          matches(r"[^\s~^:?*\[\\]+", "a git branch name"))
+    connection_arn: str = setting("", "Existing CodeConnections ARN; empty creates a new connection.",
+                                  matches(r"|arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:"
+                                          r"connection/[0-9a-f-]+", "a CodeConnections connection ARN"))
+    manual_approval: bool = setting(PerEnv(False, True), "Wait for a manual approval before deploying.")
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    alarm_emails: list[str] = setting([], "E-mail addresses subscribed to the alarm topic.", each(is_email))
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the program reads from config, validated."""
+
+    system: str = setting("django", "System name, the first part of every resource name.",
+                          matches(r"[a-z][a-z0-9]{1,11}", "2-12 lowercase letters and digits, starting "
+                                                           "with a letter (names must fit AWS limits)"))
+    environment: str = setting(None, "dev, stg or prod; defaults to the stack name.", one_of(*ENVIRONMENTS))
+    repository: str = setting(None, "The Django app's GitHub repository, owner/name (tags, pipeline source).",
+                              matches(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", "owner/name"))
+    log_retention_days: int = setting(PerEnv(30, 365), "CloudWatch Logs retention for every log group.",
+                                      one_of(*LOG_RETENTION_DAYS))
+    network: NetworkSettings = setting({}, "VPC, subnets, NAT, flow logs and endpoints.")
+    keys: KeySettings = setting({}, "Customer-managed KMS keys.")
+    dns: DnsSettings = setting({}, "Domain, hosted zone and certificate names.")
+    load_balancer: LoadBalancerSettings = setting({}, "ALB, listeners, target group and WAF.")
+    registry: RegistrySettings = setting({}, "ECR repository.")
+    service: ServiceSettings = setting({}, "The Django web service on Fargate.")
+    database: DatabaseSettings = setting({}, "RDS database.")
+    cache: CacheSettings = setting({}, "ElastiCache replication group.")
+    jobs: list[JobSettings] = setting(
+        [{"name": "clearsessions", "schedule": "rate(1 day)",
+          "command": ["python", "manage.py", "clearsessions"]}],
+        "Scheduled Fargate tasks (EventBridge), each {name, schedule, command, cpu, memory}.",
+    )
+    pipeline: PipelineSettings = setting({}, "Delivery pipeline.")
+    monitoring: MonitoringSettings = setting({}, "Alarms and notifications.")
+
+    @property
+    def production_like(self) -> bool:
+        return self.environment in PRODUCTION_LIKE
+
+    def problems(self, ctx: _Context) -> None:
+        names = [job.name for job in self.jobs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            ctx.problem("jobs", duplicates, "unique job names")
+
+
+# --- loading --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    given: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        given = "missing" if self.given is None else f"got {json.dumps(self.given, default=str)}"
+        return f"{PROJECT}:{self.key}: {given}; expected {self.allowed}"
+
+
+class SettingsError(Exception):
+    """Every problem in a stack's config, raised before any resource is created."""
+
+    def __init__(self, stack: str, problems: list[Problem]):
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"stack {stack!r} has {len(problems)} invalid setting(s):\n{lines}")
+
+
+@dataclass
+class _Context:
+    env: str
+    path: str = ""
+    found: list[Problem] = field(default_factory=list)
+
+    @property
+    def production_like(self) -> bool:
+        return self.env in PRODUCTION_LIKE
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def problem(self, key: str, given: Any, allowed: str) -> None:
+        self.found.append(Problem(key, given, allowed))
+
+    def at(self, path: str) -> _Context:
+        return _Context(self.env, path, self.found)
+
+
+def load(raw: Mapping[str, Any], stack: str) -> StackSettings:
+    """Build StackSettings from raw config (keys without the project prefix), or raise SettingsError.
+
+    `raw` maps top-level keys to values as the CLI hands them over: strings, or JSON strings for
+    structured values; already-parsed values are accepted too.
+    """
+    raw = {key: _parse_json(value) for key, value in raw.items()}
+    raw.setdefault("environment", stack)  # a stack named dev, stg or prod needs no environment key
+    ctx = _Context(raw["environment"] if isinstance(raw["environment"], str) else "")
+    settings = _build(StackSettings, raw, ctx)
+    if ctx.found:
+        raise SettingsError(stack, ctx.found)
+    assert settings is not None
+    return settings
+
+
+def load_from_pulumi_config(stack: str) -> StackSettings:
+    """Read this project's keys from the running Pulumi program's config and validate them."""
+    import pulumi.runtime.config as runtime_config
+
+    every = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    raw = {key[len(prefix):]: value for key, value in every.items() if key.startswith(prefix)}
+    return load(raw, stack)
+
+
+def secret_keys() -> list[str]:
+    """Dotted keys declared secret: their values are wrapped with pulumi.Output.secret."""
+    return [key for key, meta, _ in walk(StackSettings) if meta["secret"]]
+
+
+def walk(section: type, path: str = "") -> typing.Iterator[tuple[str, dict[str, Any], Any]]:
+    """Yield (dotted key, metadata, type) for every leaf setting, for docs and tooling."""
+    hints = typing.get_type_hints(section)
+    for f in dataclasses.fields(section):
+        key = f"{path}.{f.name}" if path else f.name
+        kind = hints[f.name]
+        item = _list_item_section(kind)
+        if dataclasses.is_dataclass(kind):
+            yield from walk(kind, key)  # type: ignore[arg-type]
+        elif item is not None:
+            yield key, dict(f.metadata), kind
+            yield from walk(item, f"{key}[]")
+        else:
+            yield key, dict(f.metadata), kind
+
+
+def _build(section: type, raw: Any, ctx: _Context) -> Any:
+    if not isinstance(raw, Mapping):
+        ctx.problem(ctx.path, raw, f"an object with keys {', '.join(f.name for f in dataclasses.fields(section))}")
+        return None
+    hints = typing.get_type_hints(section)
+    known = {f.name for f in dataclasses.fields(section)}
+    for unknown in sorted(set(raw) - known):
+        ctx.problem(ctx.key(unknown), raw[unknown], "no such key; known keys: " + ", ".join(sorted(known)))
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(section):
+        key = ctx.key(f.name)
+        default = f.metadata["default"]
+        if isinstance(default, PerEnv):
+            default = default.for_env(ctx.env)
+        value = raw.get(f.name, default)
+        values[f.name] = _convert(hints[f.name], value, key, f.metadata.get("check"), ctx)
+    if any(v is _INVALID for v in values.values()):
+        return None
+    built = section(**values)
+    built.problems(ctx) if hasattr(built, "problems") else None
+    return built
+
+
+_INVALID = object()
+
+
+def _convert(kind: Any, value: Any, key: str, check: Check | None, ctx: _Context) -> Any:
+    if value is None:
+        ctx.problem(key, None, "a value (this key is required)")
+        return _INVALID
+    value = _parse_json(value) if kind is not str else value
+    if dataclasses.is_dataclass(kind):
+        built = _build(kind, value, ctx.at(key))  # type: ignore[arg-type]
+        return _INVALID if built is None else built
+    item_section = _list_item_section(kind)
+    if item_section is not None:
+        if not isinstance(value, list):
+            ctx.problem(key, value, "a list of objects")
+            return _INVALID
+        items = [_build(item_section, item, ctx.at(f"{key}[{i}]")) for i, item in enumerate(value)]
+        return _INVALID if any(i is None for i in items) else items
+    converted = _coerce(kind, value)
+    if converted is _INVALID:
+        ctx.problem(key, value, _describe(kind))
+        return _INVALID
+    problem = check(converted) if check else None
+    if problem:
+        ctx.problem(key, converted, problem)
+        return _INVALID
+    return converted
+
+
+def _coerce(kind: Any, value: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        return {"true": True, "false": False}.get(str(value).lower(), _INVALID)
+    if kind is int:
+        if isinstance(value, bool):
+            return _INVALID
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return int(value) if isinstance(value, str) and re.fullmatch(r"-?\d+", value) else _INVALID
+    if kind is str:
+        return value if isinstance(value, str) else _INVALID
+    if origin is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return _INVALID
+        return list(value)
+    if origin is dict:
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            return _INVALID
+        if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value.values()):
+            return _INVALID
+        return {k: str(v) for k, v in value.items()}
+    raise TypeError(f"settings: unsupported type {kind}")
+
+
+def _describe(kind: Any) -> str:
+    origin = typing.get_origin(kind)
+    if origin is list:
+        return "a list of strings"
+    if origin is dict:
+        return "a map of names to strings"
+    return {bool: "true or false", int: "an integer", str: "a string"}[kind]
+
+
+def _list_item_section(kind: Any) -> type | None:
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        if dataclasses.is_dataclass(item):
+            return item  # type: ignore[return-value]
+    return None
+
+
+def _parse_json(value: Any) -> Any:
+    """The CLI hands structured config over as JSON strings; plain strings stay strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value

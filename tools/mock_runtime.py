@@ -1,0 +1,332 @@
+"""Run the real Pulumi program under Pulumi's mock runtime and record the resource graph.
+
+One implementation for the tests and the offline preview. Provider-computed values (ARNs, DNS
+names, endpoints, ids) are placeholders shaped like the real ones; they are never real.
+
+    graph = run_stack("dev", overrides={"service.cpu": "512"})
+    graph.of_type("aws:ec2/subnet:Subnet")
+
+Each run resets the runtime's global state, so several stacks can run in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc, settings, stack
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "django-platform"
+ACCOUNT_ID = "123456789012"
+UNKNOWN_SECRET = "offline-placeholder-secret"  # stands in for config secrets that cannot be decrypted
+SECRET_PLACEHOLDER = "mock-generated-secret-"  # prefix of every generated secret value (scanned by tests)
+
+
+@dataclass
+class Resource:
+    """One registered resource, as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+
+    @property
+    def parent_type(self) -> str:
+        return self.parent.split("::")[2].split("$")[-1] if self.parent else ""
+
+
+@dataclass
+class Graph:
+    """Every resource a program run registered, in registration order, plus the stack outputs."""
+
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        return [r for r in self.resources if r.type in types]
+
+    def one(self, type_: str, name_glob: str = "*") -> Resource:
+        found = [r for r in self.of_type(type_) if fnmatch.fnmatch(r.name, name_glob)]
+        if len(found) != 1:
+            raise AssertionError(f"expected one {type_} named {name_glob}, found {[r.name for r in found]}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def custom(self) -> list[Resource]:
+        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, recording every registration with its options and edges."""
+
+    def __init__(self, mocks_: mocks.Mocks):
+        super().__init__(mocks_)
+        self.graph = Graph()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        self.graph.resources.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=request.custom,
+                parent=request.parent,
+                inputs=rpc.deserialize_properties(request.object),
+                outputs=dict(self.resources[urn].state),
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                provider=request.provider,
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=request.deleteBeforeReplace,
+            )
+        )
+        return response
+
+
+class PlaceholderMocks(mocks.Mocks):
+    """Outputs shaped like AWS's, derived from the inputs, for every type the program uses."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self._secrets = 0
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+
+    def call(self, args: mocks.MockCallArgs):
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{suffix}" for suffix in "abcdef"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "state": "available"}, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
+                    "userId": "OFFLINE"}, []
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, []
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if token == "aws:route53/getZone:getZone":
+            name = args.args.get("name") or "example.com"
+            return {"zoneId": args.args.get("zoneId") or "Z0OFFLINE0PLACEHOLDER", "name": name.rstrip("."),
+                    "id": "Z0OFFLINE0PLACEHOLDER"}, []
+        if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
+            return {"randomPassword": self._secret(), "id": "random"}, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}, []
+        raise NotImplementedError(f"offline preview has no placeholder for the function {token}")
+
+    def _secret(self) -> str:
+        self._secrets += 1
+        return f"{SECRET_PLACEHOLDER}{self._secrets:03d}"
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        inputs = dict(args.inputs)
+        name = inputs.get("name") or args.name
+        kind = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else ""
+        outputs: dict[str, Any] = {**inputs, "arn": self._arn(kind, name)}
+        outputs.update(self._computed(args.typ, name, inputs))
+        outputs.setdefault("id", f"{name}-id")
+        outputs.setdefault("name", name)
+        return outputs["id"], outputs
+
+    def _computed(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        region = self.region
+        if typ == "aws:acm/certificate:Certificate":
+            names = [inputs.get("domainName", ""), *inputs.get("subjectAlternativeNames", [])]
+            return {"domainValidationOptions": [
+                {"domainName": n, "resourceRecordName": f"_x1.{n.removeprefix('*.')}.",
+                 "resourceRecordType": "CNAME",
+                 "resourceRecordValue": f"_x2.{n.removeprefix('*.')}.acm-validations.aws."}
+                for n in names
+            ], "arn": self._arn("acm", f"certificate/{name}")}
+        if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
+            return {"dnsName": f"{name}-1234567890.{region}.elb.amazonaws.com", "zoneId": "Z35SXDOTRQ7X7K",
+                    "arnSuffix": f"app/{name}/50dc6c495c0c9188",
+                    "arn": self._arn("elasticloadbalancing", f"loadbalancer/app/{name}/50dc6c495c0c9188")}
+        if typ in ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"):
+            return {"arnSuffix": f"targetgroup/{name}/73e2d6bc24d8a067",
+                    "arn": self._arn("elasticloadbalancing", f"targetgroup/{name}/73e2d6bc24d8a067")}
+        if typ == "aws:rds/instance:Instance":
+            ident = inputs.get("identifier", name)
+            return {"address": f"{ident}.abcdefghijkl.{region}.rds.amazonaws.com",
+                    "endpoint": f"{ident}.abcdefghijkl.{region}.rds.amazonaws.com:5432",
+                    "port": inputs.get("port", 5432), "resourceId": "db-OFFLINEPLACEHOLDER",
+                    "masterUserSecrets": [{"secretArn": self._arn("secretsmanager", f"secret:rds!db-{ident}-AbCdEf"),
+                                           "secretStatus": "active",
+                                           "kmsKeyId": inputs.get("masterUserSecretKmsKeyId")}],
+                    "arn": self._arn("rds", f"db:{ident}")}
+        if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            ident = inputs.get("replicationGroupId", name)
+            return {"primaryEndpointAddress": f"master.{ident}.abcdef.{region}.cache.amazonaws.com",
+                    "readerEndpointAddress": f"replica.{ident}.abcdef.{region}.cache.amazonaws.com",
+                    "memberClusters": [f"{ident}-00{i}" for i in range(1, int(inputs.get("numCacheClusters", 1)) + 1)],
+                    "arn": self._arn("elasticache", f"replicationgroup:{ident}")}
+        if typ == "aws:ecr/repository:Repository":
+            return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+                    "registryId": ACCOUNT_ID, "arn": self._arn("ecr", f"repository/{name}")}
+        if typ == "aws:kms/key:Key":
+            return {"keyId": f"{name}-key-id", "arn": self._arn("kms", f"key/{name}-key-id")}
+        if typ == "aws:kms/alias:Alias":
+            return {"arn": self._arn("kms", inputs.get("name", name))}
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket", name)
+            return {"id": bucket, "bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                    "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
+        if typ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "id": name}
+        if typ == "aws:iam/policy:Policy":
+            return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
+        if typ == "aws:cloudwatch/logGroup:LogGroup":
+            return {"arn": self._arn("logs", f"log-group:{name}"), "id": name}
+        if typ == "aws:ecs/cluster:Cluster":
+            return {"arn": self._arn("ecs", f"cluster/{name}")}
+        if typ == "aws:ecs/service:Service":
+            return {"arn": self._arn("ecs", f"service/{name}")}
+        if typ == "aws:ecs/taskDefinition:TaskDefinition":
+            family = inputs.get("family", name)
+            return {"arn": self._arn("ecs", f"task-definition/{family}:1"),
+                    "arnWithoutRevision": self._arn("ecs", f"task-definition/{family}"), "revision": 1}
+        if typ == "aws:secretsmanager/secret:Secret":
+            return {"arn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
+        if typ == "aws:ssm/parameter:Parameter":
+            return {"arn": self._arn("ssm", f"parameter{name}")}
+        if typ == "aws:sns/topic:Topic":
+            return {"arn": self._arn("sns", name)}
+        if typ == "aws:sqs/queue:Queue":
+            return {"arn": self._arn("sqs", name), "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"}
+        if typ in ("aws:codestarconnections/connection:Connection",
+                   "aws:codeconnections/connection:Connection"):
+            return {"arn": self._arn("codeconnections", "connection/00000000-0000-0000-0000-000000000000"),
+                    "connectionStatus": "PENDING"}
+        if typ == "aws:route53/record:Record":
+            return {"fqdn": inputs.get("name", name)}
+        if typ == "aws:ec2/vpc:Vpc":
+            return {"defaultSecurityGroupId": "sg-default", "mainRouteTableId": "rtb-main"}
+        return {}
+
+
+def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Read Pulumi.<stack>.yaml into the CLI's wire form: `ns:key` -> string (JSON for objects).
+
+    Secure values cannot be decrypted offline: they become UNKNOWN_SECRET and are listed as secret.
+    Overrides use dotted paths below the project namespace (`service.cpu=512`) or `aws:region`.
+    """
+    path = ROOT / f"Pulumi.{stack_name}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, Any] = dict(document.get("config") or {})
+    secret_keys: list[str] = []
+
+    def unseal(key: str, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(key)
+            return UNKNOWN_SECRET
+        if isinstance(value, dict):
+            return {k: unseal(key, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [unseal(key, v) for v in value]
+        return value
+
+    values = {key: unseal(key, value) for key, value in values.items()}
+    for dotted, raw in (overrides or {}).items():
+        key, _, rest = dotted.partition(".") if ":" not in dotted.split(".")[0] else (dotted, "", "")
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        parsed = yaml.safe_load(raw) if isinstance(raw, str) else raw
+        if rest:
+            target = values.setdefault(full, {})
+            parts = rest.split(".")
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = parsed
+        else:
+            values[full] = parsed
+    wire = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return wire, secret_keys
+
+
+def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
+              config: dict[str, str] | None = None, preview: bool = True) -> Graph:
+    """Run __main__.py for a stack under the mocks and return its graph.
+
+    `config` replaces the stack file entirely (wire form); `overrides` edit it. Exceptions raised by
+    the program propagate; the partial graph is then on the exception as `graph`.
+    """
+    if config is None:
+        config, secret_keys = load_stack_config(stack_name, overrides)
+    else:
+        secret_keys = []
+    region = config.get("aws:region", "us-east-1")
+    monitor = RecordingMonitor(PlaceholderMocks(region))
+    _reset_runtime()
+    runtime_config.set_all_config(dict(config), secret_keys)
+    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack_name, preview=preview, monitor=monitor)
+    sys.path.insert(0, str(ROOT))
+    try:
+        def program() -> None:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+        _sync_await(stack.run_pulumi_func(program))
+    except BaseException as error:
+        error.graph = monitor.graph  # type: ignore[attr-defined]
+        raise
+    finally:
+        sys.path.remove(str(ROOT))
+    root = settings.get_root_resource()
+    monitor.graph.outputs = _resolve_outputs(root)
+    return monitor.graph
+
+
+def _resolve_outputs(root: Any) -> dict[str, Any]:
+    if root is None:
+        return {}
+    outputs = getattr(root, "outputs", None) or {}
+
+    async def resolve() -> dict[str, Any]:
+        result = {}
+        for key, value in outputs.items():
+            output = pulumi.Output.from_input(value)
+            result[key] = {"value": await output.future(), "secret": await output.is_secret()}
+        return result
+
+    return _sync_await(resolve())
+
+
+def _reset_runtime() -> None:
+    """Fresh event loop and root stack, so one process can run several programs (see TESTING.md)."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    settings.ROOT.set(None)
+    settings.SETTINGS.outputs.clear()
+    settings.SETTINGS.rpc_manager.clear()
