@@ -9,6 +9,7 @@ from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
 from components.settings import load_from_pulumi_config
+from components.workloads import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 stack = pulumi.get_stack()
 settings = load_from_pulumi_config(stack)  # raises with every bad key before any resource exists
@@ -27,6 +28,14 @@ platform = pulumi.ResourceOptions(providers=[provider])
 keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys), opts=platform)
 network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn), opts=platform)
+workloads = WorkloadSecurityGroups("workloads", WorkloadSecurityGroupsArgs(ctx=ctx, vpc_id=network.vpc_id),
+                                   opts=platform)
+
+# Order of the tiers (each block is owned by one component module):
+#   data tier (Database, Cache, AppSettings -> ContainerSecrets)
+#   edge and web tier (Certificate, LoadBalancer, Registry, WebService)
+#   batch and delivery (ScheduledTask per job, DeliveryPipeline)
+#   operations (Monitoring)
 
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)
