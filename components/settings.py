@@ -251,7 +251,7 @@ class ServiceSettings:
                                           "Plain environment variables (never secrets).", _no_secret_names)
     secrets: dict[str, str] = setting({}, "Extra secrets: NAME -> SSM parameter or Secrets Manager ARN.")
     user: str = setting("1000:1000", "User the container runs as (non-root).",
-                        matches(r"[1-9]\d*(:\d+)?|[a-z_][a-z0-9_-]*", "a non-root uid[:gid] or user name"))
+                        matches(r"(?!root$)([1-9]\d*(:\d+)?|[a-z_][a-z0-9_-]*)", "a non-root uid[:gid] or user name"))
     readonly_root_filesystem: bool = setting(True, "Mount the root filesystem read-only (/tmp stays writable).")
     desired_count: int = setting(PerEnv(1, 2), "Tasks started on creation.", between(0, 1000))
     min_count: int = setting(PerEnv(1, 2), "Autoscaling minimum.", between(0, 1000))
