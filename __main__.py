@@ -3,11 +3,13 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
 from components.keys import Keys, KeysArgs
 from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
+from components.registry import Registry, RegistryArgs
 from components.settings import load_from_pulumi_config
 from components.workloads import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
@@ -36,6 +38,12 @@ workloads = WorkloadSecurityGroups("workloads", WorkloadSecurityGroupsArgs(ctx=c
 #   edge and web tier (Certificate, LoadBalancer, Registry, WebService)
 #   batch and delivery (ScheduledTask per job, DeliveryPipeline)
 #   operations (Monitoring)
+
+# --- edge and web tier: certificate, registry, load balancer, web service -------------------------
+certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
+registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
+                    opts=platform)
+pulumi.export("repository_url", registry.repository_url)
 
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)
