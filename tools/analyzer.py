@@ -228,7 +228,7 @@ def _provider(resource: WireResource) -> analyzer_pb2.AnalyzerProviderResource |
 def _check(value: Any, schema: Mapping[str, Any], where: str) -> list[str]:
     errors: list[str] = []
     expected = schema.get("type")
-    types = {"string": str, "boolean": bool, "object": dict, "array": list}
+    types: dict[str, type] = {"string": str, "boolean": bool, "object": dict, "array": list}
     if expected:
         allowed = expected if isinstance(expected, list) else [expected]
         ok = False
@@ -294,7 +294,8 @@ def _json_type(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def reconcile_config(info: AnalyzerInfo, config: Mapping[str, Any] | None) -> dict[str, tuple[str, dict[str, Any]]]:
