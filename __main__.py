@@ -3,8 +3,11 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.app_settings import AppSettings, AppSettingsArgs
+from components.cache import Cache, CacheArgs
 from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
+from components.database import Database, DatabaseArgs
 from components.keys import Keys, KeysArgs
 from components.naming import Namer
 from components.network import Network, NetworkArgs
@@ -32,6 +35,22 @@ network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn), opts=platform)
 workloads = WorkloadSecurityGroups("workloads", WorkloadSecurityGroupsArgs(ctx=ctx, vpc_id=network.vpc_id),
                                    opts=platform)
+
+# --- data tier: database, cache, connection settings and secrets for the Django tasks -----------------
+data_clients = {"web": workloads.web_id, "batch": workloads.batch_id}
+database = Database("database", DatabaseArgs(ctx=ctx, settings=settings.database, vpc_id=network.vpc_id,
+                                             subnet_ids=network.isolated_subnet_ids, clients=data_clients,
+                                             key_arn=keys.data_key_arn, log_key_arn=keys.telemetry_key_arn),
+                    opts=platform)
+cache = Cache("cache", CacheArgs(ctx=ctx, settings=settings.cache, vpc_id=network.vpc_id,
+                                 subnet_ids=network.isolated_subnet_ids, clients=data_clients,
+                                 key_arn=keys.data_key_arn, log_key_arn=keys.telemetry_key_arn), opts=platform)
+app_settings = AppSettings("app-settings", AppSettingsArgs(ctx=ctx, database=database, cache=cache,
+                                                           key_arn=keys.data_key_arn), opts=platform)
+pulumi.export("db_endpoint", database.address)
+pulumi.export("db_port", database.port)
+pulumi.export("redis_primary_endpoint", cache.primary_endpoint_address)
+pulumi.export("app_settings_path", app_settings.path)
 
 # Order of the tiers (each block is owned by one component module):
 #   data tier (Database, Cache, AppSettings -> ContainerSecrets)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import fargate
+from components import fargate, windows
 from components.subnets import TIERS, SubnetLayoutError, plan_subnets
 
 PROJECT = "django-platform"
@@ -287,12 +287,24 @@ class ServiceSettings:
 
 POSTGRES_VERSIONS = ("13", "14", "15", "16", "17")
 MYSQL_VERSIONS = ("8.0", "8.4")
+# Major versions RDS offers per engine, and the one taken when database.engine_version is empty.
+DATABASE_VERSIONS = {"postgres": POSTGRES_VERSIONS, "mysql": MYSQL_VERSIONS}
+DATABASE_DEFAULT_VERSION = {"postgres": "16", "mysql": "8.4"}
+# Performance Insights / Database Insights is not offered on these MySQL classes (RDS user guide,
+# "DB engine, Region, and instance class support for Database Insights").
+MYSQL_NO_INSIGHTS = ("db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
+
+
+def _window_at_least(minutes: int, key: str, value: str, ctx: _Context) -> None:
+    if windows.length(value) < minutes:
+        ctx.problem(key, value, f"a window of at least {minutes} minutes")
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
     engine: str = setting("postgres", "RDS engine: postgres or mysql.", one_of("postgres", "mysql"))
-    engine_version: str = setting("16", "Major version (postgres 13-17, mysql 8.0/8.4); minors auto-upgrade.")
+    engine_version: str = setting("", "Major version (postgres 13-17, mysql 8.0/8.4); empty: postgres 16, "
+                                      "mysql 8.4. Minor versions auto-upgrade.")
     instance_class: str = setting(PerEnv("db.t4g.micro", "db.m7g.large"), "RDS instance class.",
                                   matches(r"db\.[a-z0-9]+\.[a-z0-9]+", "an instance class such as db.t4g.micro"))
     allocated_storage: int = setting(PerEnv(20, 100), "Initial storage (GiB).", between(20, 65536))
@@ -308,11 +320,23 @@ class DatabaseSettings:
     performance_insights: bool = setting(PerEnv(False, True), "Performance Insights, encrypted with the data key.")
     iam_authentication: bool = setting(False, "Allow IAM database authentication.")
 
+    @property
+    def major_version(self) -> str:
+        return self.engine_version or DATABASE_DEFAULT_VERSION[self.engine]
+
     def problems(self, ctx: _Context) -> None:
-        versions = POSTGRES_VERSIONS if self.engine == "postgres" else MYSQL_VERSIONS
-        if self.engine_version not in versions:
+        versions = DATABASE_VERSIONS[self.engine]
+        if self.major_version not in versions:
             ctx.problem("database.engine_version", self.engine_version,
-                        f"a {self.engine} major version: {', '.join(versions)}")
+                        f"a {self.engine} major version: {', '.join(versions)} (or empty for the default)")
+        _window_at_least(30, "database.backup_window", self.backup_window, ctx)
+        _window_at_least(30, "database.maintenance_window", self.maintenance_window, ctx)
+        if windows.overlap(self.backup_window, self.maintenance_window):
+            ctx.problem("database.maintenance_window", self.maintenance_window,
+                        f"a window that does not overlap database.backup_window ({self.backup_window})")
+        if self.performance_insights and self.engine == "mysql" and self.instance_class in MYSQL_NO_INSIGHTS:
+            ctx.problem("database.performance_insights", True,
+                        f"false for mysql on {self.instance_class} (not offered on {', '.join(MYSQL_NO_INSIGHTS)})")
         if self.max_allocated_storage < self.allocated_storage:
             ctx.problem("database.max_allocated_storage", self.max_allocated_storage,
                         f"at least database.allocated_storage ({self.allocated_storage})")
@@ -321,24 +345,48 @@ class DatabaseSettings:
                         f"at least 7 in {ctx.env}")
 
 
+# Engine versions per ElastiCache engine (7.0+ take a major.minor version), the default when
+# cache.engine_version is empty, and the parameter group family of each (ElastiCache user guide,
+# "Engine specific parameters": redis7 for Redis OSS 7.x, valkey7 for 7.2, valkey8 for 8.x).
+CACHE_VERSIONS = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0", "8.1", "8.2")}
+CACHE_DEFAULT_VERSION = {"redis": "7.1", "valkey": "8.0"}
+
+
 @dataclass(frozen=True)
 class CacheSettings:
     engine: str = setting("redis", "ElastiCache engine: redis or valkey.", one_of("redis", "valkey"))
-    engine_version: str = setting("7.1", "Engine version (redis 7.0/7.1, valkey 7.2/8.0).")
+    engine_version: str = setting("", "Engine version (redis 7.0/7.1, valkey 7.2/8.0/8.1/8.2); empty: redis 7.1, "
+                                      "valkey 8.0.")
     node_type: str = setting(PerEnv("cache.t4g.micro", "cache.m7g.large"), "Cache node type.",
                              matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.t4g.micro"))
     nodes: int = setting(PerEnv(1, 2), "Nodes in the replication group (primary + replicas).", between(1, 6))
     automatic_failover: bool = setting(PerEnv(False, True), "Promote a replica when the primary fails (Multi-AZ).")
     snapshot_retention_days: int = setting(PerEnv(0, 7), "Days to keep daily snapshots (0 = none).", between(0, 35))
-    snapshot_window: str = setting("15:00-16:00", "Daily snapshot window (UTC).", is_time_window)
+    snapshot_window: str = setting("15:00-16:00", "Daily snapshot window (UTC), at least 60 minutes.",
+                                   is_time_window)
+    maintenance_window: str = setting("mon:10:40-mon:11:40", "Weekly maintenance window (UTC), as in the seed.",
+                                      is_weekly_window)
+
+    @property
+    def version(self) -> str:
+        return self.engine_version or CACHE_DEFAULT_VERSION[self.engine]
 
     def problems(self, ctx: _Context) -> None:
-        versions = {"redis": ("7.0", "7.1"), "valkey": ("7.2", "8.0")}[self.engine]
-        if self.engine_version not in versions:
+        versions = CACHE_VERSIONS[self.engine]
+        if self.version not in versions:
             ctx.problem("cache.engine_version", self.engine_version,
-                        f"a {self.engine} version: {', '.join(versions)}")
-        if self.automatic_failover and self.nodes < 2:
+                        f"a {self.engine} version: {', '.join(versions)} (or empty for the default)")
+        if ctx.production_like and self.nodes < 2:
+            ctx.problem("cache.nodes", self.nodes, f"at least 2 in {ctx.env} (a replica to fail over to)")
+        elif self.automatic_failover and self.nodes < 2:
             ctx.problem("cache.automatic_failover", True, "false when cache.nodes is 1 (failover needs a replica)")
+        if ctx.production_like and not self.automatic_failover:
+            ctx.problem("cache.automatic_failover", False, f"true in {ctx.env}")
+        _window_at_least(60, "cache.snapshot_window", self.snapshot_window, ctx)
+        _window_at_least(60, "cache.maintenance_window", self.maintenance_window, ctx)
+        if windows.overlap(self.snapshot_window, self.maintenance_window):
+            ctx.problem("cache.maintenance_window", self.maintenance_window,
+                        f"a window that does not overlap cache.snapshot_window ({self.snapshot_window})")
 
 
 SCHEDULE = matches(
