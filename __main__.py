@@ -9,6 +9,7 @@ from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
 from components.database import Database, DatabaseArgs
 from components.keys import Keys, KeysArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
@@ -62,6 +63,13 @@ pulumi.export("app_settings_path", app_settings.path)
 certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
 registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
                     opts=platform)
+load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
+    ctx=ctx, settings=settings.load_balancer, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
+    certificate_arn=certificate.certificate_arn, zone_id=certificate.zone_id, site_names=certificate.site_names,
+    target_port=settings.service.port, target_security_group_id=workloads.web_id,
+    log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
+pulumi.export("site_url", load_balancer.url)
+pulumi.export("alb_dns_name", load_balancer.dns_name)
 pulumi.export("repository_url", registry.repository_url)
 
 pulumi.export("vpc_id", network.vpc_id)
