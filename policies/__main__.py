@@ -1,0 +1,12 @@
+"""CrossGuard pack: `pulumi preview --policy-pack policies`. Rules live in rules/ (see README.md)."""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+from rules import PACK_NAME, policies
+
+PolicyPack(
+    name=PACK_NAME,
+    policies=policies(),
+    enforcement_level=EnforcementLevel.ADVISORY,  # each rule sets its own level; this only covers none set
+    description="Naming convention, encryption at rest and in transit, and the AWS security baseline.",
+    provider="aws",
+)

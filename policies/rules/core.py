@@ -1,0 +1,377 @@
+"""The rule model shared by every module: one `Rule` per policy, turned into a pulumi_policy policy.
+
+Why not plain ResourceValidationPolicy callbacks: every rule needs the same robustness and features,
+so they live here once:
+- Preview safety. Props arrive wrapped in the SDK's unknown-checking proxy, which raises on an unknown
+  value (the SDK then reports "can't run policy" for the whole policy). Rules read an unwrapped copy
+  instead; `is_unknown()` tells them a value is not known yet, and a check that cannot decide stays
+  silent for that property. Accessors never raise on missing, null or wrongly typed values.
+- Exemptions: every rule's config takes `exemptions: [{urn|name: glob, reason}]`. An exempted finding
+  is not reported by the rule; the advisory `exemptions-applied` policy reports it with its reason.
+- Config defaults are applied here too (the CLI applies the schema defaults; direct callers may not).
+- The environment comes from the stack (`PULUMI_STACK`, last path segment, or a hyphen/underscore token of
+  it that is an allowed environment), unless the rule's config sets `environment`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+UNKNOWNS = frozenset({
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string (and the engine's generic unknown)
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+})
+MISSING = object()
+
+DEFAULT_ENVIRONMENTS = ["dev", "stg", "prod"]
+DEFAULT_PRODUCTION = ["prod"]
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWNS
+
+
+def plain(value: Any) -> Any:
+    """A plain copy of SDK props: proxies unwrapped, unknown sentinels kept as they are."""
+    target = value["__target"] if _is_proxy(value) else value
+    if isinstance(target, Mapping):
+        return {str(k): plain(target[k] if not _is_proxy(target) else target["__target"][k]) for k in target}
+    if isinstance(target, list | tuple):
+        return [plain(v) for v in target]
+    return target
+
+
+def _is_proxy(value: Any) -> bool:
+    return type(value).__name__ in ("_DictProxy", "_ListProxy", "_DictSecretsProxy", "_ListSecretsProxy")
+
+
+def get(props: Any, path: str, default: Any = MISSING) -> Any:
+    """`get(props, "networkConfiguration.assignPublicIp")`, list indexes as numbers; MISSING when absent.
+
+    Stops (returning the unknown) at an unknown container, so callers see that the value is undecidable.
+    """
+    current = props
+    for part in path.split("."):
+        if is_unknown(current):
+            return current
+        if isinstance(current, Mapping):
+            current = current.get(part, MISSING)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return default
+        if current is MISSING or current is None:
+            return default
+    return current
+
+
+def truthy(value: Any) -> bool | None:
+    """True/False for booleans (and "true"/"false" strings); None when unknown; False for anything else."""
+    if is_unknown(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return False
+
+
+def number(value: Any) -> float | None:
+    """A number (numeric strings too) or None when missing, unknown or not a number."""
+    if isinstance(value, bool) or is_unknown(value):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string, or None (missing, empty, unknown or not a string)."""
+    return value if isinstance(value, str) and value and not is_unknown(value) else None
+
+
+def items(value: Any) -> list[Any]:
+    """A list value as a list (a single object as a one-item list); [] for anything else."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping):
+        return [value]
+    return []
+
+
+def has_value(value: Any) -> bool:
+    """Set to something (an unknown counts: it will be set)."""
+    return value is not MISSING and value is not None and value != "" and value != [] and value != {}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Type tokens
+
+
+def lb_types(resource: str) -> tuple[str, ...]:
+    """pulumi-aws exposes elbv2 types under both `aws:lb/` and `aws:alb/`."""
+    return (f"aws:lb/{resource}", f"aws:alb/{resource}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Config
+
+EXEMPTIONS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Resources this rule does not apply to: each entry has a `urn` or `name` glob and a `reason`.",
+    "default": [],
+    "items": {
+        "type": "object",
+        "properties": {
+            "urn": {"type": "string", "minLength": 1},
+            "name": {"type": "string", "minLength": 1},
+            "reason": {"type": "string", "minLength": 1},
+        },
+        "required": ["reason"],
+        "additionalProperties": False,
+    },
+}
+ENVIRONMENT_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "description": "The stack's environment; empty derives it from the stack name.",
+    "default": "",
+    "pattern": "^([a-z0-9]+(-[a-z0-9]+)*)?$",
+}
+ENVIRONMENTS_SCHEMA: dict[str, Any] = {
+    "type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"}, "minItems": 1, "uniqueItems": True,
+    "description": "Environment names allowed in resource names and stack names.", "default": DEFAULT_ENVIRONMENTS,
+}
+PRODUCTION_SCHEMA: dict[str, Any] = {
+    "type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"}, "uniqueItems": True,
+    "description": "Environments treated as production.", "default": DEFAULT_PRODUCTION,
+}
+
+
+def stack_name() -> str:
+    name = os.environ.get("PULUMI_STACK", "")
+    if not name:
+        try:
+            import pulumi
+
+            name = pulumi.get_stack()
+        except Exception:
+            name = ""
+    return name.rsplit("/", 1)[-1]
+
+
+def environment(config: Mapping[str, Any]) -> str:
+    """The configured environment, else the stack name (or its token that is an allowed environment)."""
+    configured = config.get("environment")
+    if isinstance(configured, str) and configured:
+        return configured
+    stack = stack_name().lower()
+    allowed = [e for e in (config.get("environments") or DEFAULT_ENVIRONMENTS) if isinstance(e, str)]
+    allowed += [e for e in (config.get("productionEnvironments") or []) if isinstance(e, str)]
+    if stack in allowed:
+        return stack
+    tokens = re.split(r"[-_.]", stack)
+    for token in reversed(tokens):
+        if token in allowed:
+            return token
+    return stack
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    production = config.get("productionEnvironments")
+    production = production if isinstance(production, list) else DEFAULT_PRODUCTION
+    return environment(config) in production
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resources and findings
+
+
+@dataclass
+class Resource:
+    """What a check sees: plain props, the names, and (in stack policies) edges to other resources."""
+
+    type: str
+    name: str
+    urn: str
+    props: dict[str, Any]
+    parent: str = ""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+
+    def get(self, path: str, default: Any = MISSING) -> Any:
+        return get(self.props, path, default)
+
+
+@dataclass
+class Finding:
+    message: str
+    urn: str = ""  # stack policies: the resource in violation (empty: the checked resource)
+    name: str = ""
+
+
+@dataclass
+class Context:
+    config: dict[str, Any]
+    resources: list[Resource] = field(default_factory=list)  # stack policies only
+
+    @property
+    def environment(self) -> str:
+        return environment(self.config)
+
+    @property
+    def production(self) -> bool:
+        return is_production(self.config)
+
+    def by_urn(self) -> dict[str, Resource]:
+        return {r.urn: r for r in self.resources}
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        return (r for r in self.resources if r.type in types)
+
+
+ResourceCheck = Callable[[Resource, Context], Iterator[str]]
+StackCheck = Callable[[Context], Iterator[Finding]]
+
+
+@dataclass
+class Rule:
+    """One policy: id, description, default level, what it checks, how to fix it, its config."""
+
+    id: str
+    concern: str
+    description: str
+    level: EnforcementLevel
+    remediation: str
+    types: tuple[str, ...] = ()  # resource rules: the type tokens checked; empty = every type
+    check: ResourceCheck | None = None
+    stack_check: StackCheck | None = None
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def schema_properties(self) -> dict[str, dict[str, Any]]:
+        return {**self.config, "exemptions": EXEMPTIONS_SCHEMA}
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}
+
+    def context(self, raw_config: Mapping[str, Any] | None, resources: list[Resource] | None = None) -> Context:
+        config = self.defaults()
+        config.update(plain(dict(raw_config or {})))
+        return Context(config=config, resources=resources or [])
+
+    def findings(self, resource: Resource, ctx: Context) -> list[Finding]:
+        """Every finding of a resource rule on one resource, exemptions not applied."""
+        if self.check is None or (self.types and resource.type not in self.types):
+            return []
+        return [Finding(message, resource.urn, resource.name) for message in self.check(resource, ctx)]
+
+    def stack_findings(self, ctx: Context) -> list[Finding]:
+        return list(self.stack_check(ctx)) if self.stack_check else []
+
+    def exemption(self, ctx: Context, urn: str, name: str) -> str | None:
+        """The reason a resource is exempt from this rule, or None."""
+        for entry in ctx.config.get("exemptions") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            urn_glob, name_glob = entry.get("urn"), entry.get("name")
+            if not isinstance(urn_glob, str) and not isinstance(name_glob, str):
+                continue
+            if isinstance(urn_glob, str) and not fnmatch.fnmatchcase(urn, urn_glob):
+                continue
+            if isinstance(name_glob, str) and not fnmatch.fnmatchcase(name, name_glob):
+                continue
+            return str(entry.get("reason") or "no reason given")
+        return None
+
+    def message(self, text_: str) -> str:
+        return f"[{self.id}] {text_} Fix: {self.remediation}"
+
+    # pulumi_policy objects ------------------------------------------------------------------------
+    def policy(self) -> ResourceValidationPolicy | StackValidationPolicy:
+        schema = PolicyConfigSchema(self.schema_properties)
+        if self.stack_check is not None:
+            return StackValidationPolicy(self.id, self.description, self._validate_stack, self.level, schema)
+        return ResourceValidationPolicy(self.id, self.description, self._validate_resource, self.level, schema)
+
+    def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if self.types and args.resource_type not in self.types:
+            return
+        resource = Resource(args.resource_type, args.name, args.urn, _props(args.props))
+        ctx = self.context(args.get_config())
+        for finding in self.findings(resource, ctx):
+            reason = self.exemption(ctx, resource.urn, resource.name)
+            if reason is None:
+                report(self.message(finding.message), None)
+            else:
+                _record(self.id, resource.urn, reason)
+
+    def _validate_stack(self, args: StackValidationArgs, report: ReportViolation) -> None:
+        ctx = self.context(args.get_config(), stack_resources(args))
+        names = {r.urn: r.name for r in ctx.resources}
+        for finding in self.stack_findings(ctx):
+            reason = self.exemption(ctx, finding.urn, names.get(finding.urn, "")) if finding.urn else None
+            if reason is None:
+                report(self.message(finding.message) if self.id != "exemptions-applied" else finding.message,
+                       finding.urn or None)
+            else:
+                _record(self.id, finding.urn, reason)
+
+
+def _record(rule_id: str, urn: str, reason: str) -> None:
+    from . import record_exemption
+
+    record_exemption(rule_id, urn, reason)
+
+
+def _props(props: Any) -> dict[str, Any]:
+    value = plain(props)
+    return value if isinstance(value, dict) else {}
+
+
+def stack_resources(args: StackValidationArgs) -> list[Resource]:
+    resources = []
+    for r in args.resources:
+        parent = getattr(r, "parent", None)
+        resources.append(Resource(
+            type=r.resource_type, name=r.name, urn=r.urn, props=_props(r.props),
+            parent=parent.urn if parent is not None else "",
+            property_dependencies={k: [d.urn for d in v] for k, v in (r.property_dependencies or {}).items()},
+            dependencies=[d.urn for d in (r.dependencies or [])],
+        ))
+    return resources
+
+
+def references(resource: Resource, prop: str, target: Resource) -> bool:
+    """Whether `resource.prop` points at `target`: a property dependency, or a value equal to its id/name/arn."""
+    if target.urn in resource.property_dependencies.get(prop, []):
+        return True
+    value = resource.get(prop)
+    if not isinstance(value, str) or is_unknown(value):
+        return False
+    ids = {target.get(k) for k in ("bucket", "id", "arn", "name")} - {MISSING, None}
+    return value in ids or value.removeprefix("arn:aws:s3:::") in ids

@@ -1,0 +1,93 @@
+"""Logging and supply chain: log retention, ECR tag immutability and scanning, IAM least privilege."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import EnforcementLevel
+
+from .core import Context, Resource, Rule, is_unknown, items, number, truthy
+
+IAM_DOCUMENT_PROPS = {
+    "aws:iam/policy:Policy": ("policy",),
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:iam/userPolicy:UserPolicy": ("policy",),
+    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:iam/role:Role": ("inlinePolicies",),
+}
+
+
+def _retention(resource: Resource, ctx: Context) -> Iterator[str]:
+    value = resource.get("retentionInDays")
+    if is_unknown(value):
+        return
+    days = number(value)
+    minimum = float(ctx.config.get("minimumDays") or 1)
+    if days is None or days <= 0:
+        yield f"log group {resource.get('name', resource.name)!r} keeps logs forever; set retentionInDays."
+    elif days < minimum:
+        yield f"log group {resource.get('name', resource.name)!r} keeps logs {days:g} days; at least {minimum:g}."
+
+
+def _ecr(resource: Resource, ctx: Context) -> Iterator[str]:
+    mutability = resource.get("imageTagMutability")
+    if not is_unknown(mutability) and mutability not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
+        yield f"repository {resource.name!r} has mutable tags; set imageTagMutability: IMMUTABLE."
+    if truthy(resource.get("imageScanningConfiguration.scanOnPush")) is False:
+        yield f"repository {resource.name!r} does not scan on push; set imageScanningConfiguration.scanOnPush."
+
+
+def _documents(resource: Resource) -> Iterator[Any]:
+    for prop in IAM_DOCUMENT_PROPS[resource.type]:
+        value = resource.get(prop)
+        for item in items(value) if prop == "inlinePolicies" else [value]:
+            document = item.get("policy") if prop == "inlinePolicies" and isinstance(item, dict) else item
+            if isinstance(document, str) and not is_unknown(document):
+                try:
+                    document = json.loads(document)
+                except ValueError:
+                    continue
+            if isinstance(document, dict):
+                yield document
+
+
+def _listed(value: Any) -> list[str] | None:
+    """A statement's Action/Resource as strings; None when any part is unknown."""
+    values = value if isinstance(value, list) else [value]
+    if any(is_unknown(v) for v in values):
+        return None
+    return [v for v in values if isinstance(v, str)]
+
+
+def _iam(resource: Resource, ctx: Context) -> Iterator[str]:
+    for document in _documents(resource):
+        for statement in items(document.get("Statement")):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            actions, targets = _listed(statement.get("Action")), _listed(statement.get("Resource"))
+            if actions is None or targets is None or "*" not in targets:
+                continue
+            sid = f" (Sid {statement['Sid']})" if isinstance(statement.get("Sid"), str) else ""
+            if any(a in ("*", "*:*") for a in actions):
+                yield f"{resource.name!r} allows every action on every resource{sid}."
+            passing = [a for a in actions if fnmatch.fnmatchcase("iam:passrole", a.lower())]
+            if passing:
+                yield f"{resource.name!r} allows {passing[0]} on '*'{sid}; name the roles that may be passed."
+
+
+RULES = [
+    Rule("log-group-retention", "logging", "CloudWatch log groups have a retention period.",
+         EnforcementLevel.MANDATORY, "set retentionInDays (e.g. 30 in development, 365 in production).",
+         ("aws:cloudwatch/logGroup:LogGroup",), _retention,
+         config={"minimumDays": {"type": "integer", "minimum": 1, "default": 1,
+                                 "description": "Least retention in days."}}),
+    Rule("ecr-immutable-scanned", "supply-chain", "ECR repositories have immutable tags and scan images on push.",
+         EnforcementLevel.MANDATORY, "set imageTagMutability: IMMUTABLE and imageScanningConfiguration.scanOnPush: "
+         "true.", ("aws:ecr/repository:Repository",), _ecr),
+    Rule("iam-no-wildcard-admin", "supply-chain", "IAM policies allow no `*` action on `*` and no iam:PassRole on "
+         "`*`.", EnforcementLevel.MANDATORY, "list the actions and the resource ARNs (for PassRole: the exact roles).",
+         tuple(IAM_DOCUMENT_PROPS), _iam),
+]
