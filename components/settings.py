@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import fargate, windows
+from components import fargate, schedules, windows
 from components.subnets import TIERS, SubnetLayoutError, plan_subnets
 
 PROJECT = "django-platform"
@@ -389,20 +389,21 @@ class CacheSettings:
                         f"a window that does not overlap cache.snapshot_window ({self.snapshot_window})")
 
 
-SCHEDULE = matches(
-    r"rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\)",
-    "rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year)",
-)
-
-
 @dataclass(frozen=True)
 class JobSettings:
     name: str = setting(None, "Job name (lowercase, used in resource names).",
                         matches(r"[a-z][a-z0-9-]{0,19}", "lowercase [a-z0-9-], at most 20 characters"))
-    schedule: str = setting(None, "EventBridge schedule expression.", SCHEDULE)
+    schedule: str = setting(None, "EventBridge Scheduler expression: rate(N minutes|hours|days) or "
+                                  "cron(min hour day-of-month month day-of-week year).", schedules.schedule_problem)
+    timezone: str = setting("UTC", "IANA time zone cron() expressions are read in (daylight saving aware).",
+                            schedules.timezone_problem)
     command: list[str] = setting(None, "Command run in the web image, e.g. [python, manage.py, clearsessions].")
     cpu: int = setting(256, "Task CPU units.", one_of(*fargate.VALID_CPU))
     memory: int = setting(512, "Task memory (MiB).", between(512, 122880))
+    enabled: bool = setting(True, "Run on schedule (false keeps the job defined but paused).")
+    retry_attempts: int = setting(3, "Times the scheduler retries a RunTask call that failed.", between(0, 185))
+    max_event_age_seconds: int = setting(3600, "Seconds a failed invocation is retried before it goes to the "
+                                               "dead-letter queue.", between(60, 86400))
 
     def problems(self, ctx: _Context) -> None:
         if not fargate.is_valid_size(self.cpu, self.memory):
@@ -419,7 +420,15 @@ class PipelineSettings:
     connection_arn: str = setting("", "Existing CodeConnections ARN; empty creates a new connection.",
                                   matches(r"|arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:"
                                           r"connection/[0-9a-f-]+", "a CodeConnections connection ARN"))
-    manual_approval: bool = setting(PerEnv(False, True), "Wait for a manual approval before deploying.")
+    manual_approval: bool = setting(PerEnv(False, True), "Wait for a manual approval before migrating and "
+                                                         "deploying.")
+    migrate_command: list[str] = setting(["python", "manage.py", "migrate", "--noinput"],
+                                         "One-off task run with the new image before the service is updated; "
+                                         "a non-zero exit stops the pipeline.")
+
+    def problems(self, ctx: _Context) -> None:
+        if not self.migrate_command:
+            ctx.problem("pipeline.migrate_command", self.migrate_command, "a non-empty list of strings")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""Small IAM helpers shared by the batch and delivery components: a service role with one inline policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+def service_role(resource_name: str, role_name: str, service: str, statements: Sequence[dict[str, Any]],
+                 parent: pulumi.Resource, description: str,
+                 trust_conditions: dict[str, Any] | None = None) -> aws.iam.Role:
+    """A role only `service` may assume (optionally under `trust_conditions`), with `statements` inline.
+
+    The inline policy lives in its own RolePolicy resource so the trust and the permissions show up
+    as two diffs, and an empty statement list creates no policy at all (AWS rejects empty policies).
+    """
+    trust: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if trust_conditions:
+        trust["Condition"] = trust_conditions
+    role = aws.iam.Role(
+        resource_name,
+        name=role_name,
+        description=description,
+        assume_role_policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [trust]}),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    if statements:
+        aws.iam.RolePolicy(
+            resource_name,
+            role=role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+    return role
+
+
+def log_stream_arns(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The streams of one log group: the resource CreateLogStream and PutLogEvents are granted on."""
+    return pulumi.Output.concat(log_group_arn, ":log-stream:*")
+
+
+def ecr_pull_statements(repository_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """Pull images from exactly one repository (the token call has no resource-level permission)."""
+    return [
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PullTheAppImage", "Effect": "Allow",
+         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+         "Resource": repository_arn},
+    ]
+
+
+def cluster_name_of(cluster_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`arn:aws:ecs:region:account:cluster/NAME` -> NAME (task ARNs are scoped by cluster name)."""
+    return pulumi.Output.from_input(cluster_arn).apply(lambda arn: arn.split("/")[-1])
