@@ -633,6 +633,9 @@ def _coerce(kind: Any, value: Any) -> Any:
             return int(value)
         return int(value) if isinstance(value, str) and re.fullmatch(r"-?\d+", value) else _INVALID
     if kind is str:
+        # YAML reads an unquoted `engine_version: 16` or `8.0` as a number; take it as the text it was.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
         return value if isinstance(value, str) else _INVALID
     if origin is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
