@@ -15,6 +15,7 @@ from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
 from components.registry import Registry, RegistryArgs
 from components.settings import load_from_pulumi_config
+from components.web_service import WebService, WebServiceArgs
 from components.workloads import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 stack = pulumi.get_stack()
@@ -70,7 +71,15 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
 pulumi.export("site_url", load_balancer.url)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
+web_service = WebService("web-service", WebServiceArgs(
+    ctx=ctx, settings=settings.service, repository_url=registry.repository_url,
+    repository_arn=registry.repository_arn, subnet_ids=network.private_subnet_ids,
+    security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
+    request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
+    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets), opts=platform)
 pulumi.export("repository_url", registry.repository_url)
+pulumi.export("cluster_name", web_service.cluster_name)
+pulumi.export("service_name", web_service.service_name)
 
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)

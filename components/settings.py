@@ -235,6 +235,19 @@ def _no_secret_names(env: Mapping[str, str]) -> str | None:
 
 SECRET_NAME = re.compile(r"(?i)(secret|password|passwd|token|api_?key|private_?key|credential)")
 ENV_NAME = matches(r"[A-Za-z_][A-Za-z0-9_]*", "environment variable names ([A-Za-z_][A-Za-z0-9_]*)")
+# Where ECS can read a container secret from: an SSM parameter (name or ARN) or a Secrets Manager
+# secret ARN, optionally with ECS's `:json-key:version-stage:version-id` suffix.
+SECRET_SOURCE = re.compile(
+    r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*"
+    r"|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_./-]+"
+    r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+(:[^:\s]*:[^:\s]*:[^:\s]*)?"
+)
+
+
+def _secret_sources(sources: Mapping[str, str]) -> str | None:
+    bad = [name for name, source in sources.items() if not SECRET_SOURCE.fullmatch(source)]
+    return (f"an SSM parameter name or ARN, or a Secrets Manager secret ARN (optionally ending "
+            f":json-key::), for {bad}") if bad else None
 
 
 @dataclass(frozen=True)
@@ -249,7 +262,9 @@ class ServiceSettings:
                           between(512, 122880))
     environment: dict[str, str] = setting({"DJANGO_SETTINGS_MODULE": "config.settings"},
                                           "Plain environment variables (never secrets).", _no_secret_names)
-    secrets: dict[str, str] = setting({}, "Extra secrets: NAME -> SSM parameter or Secrets Manager ARN.")
+    secrets: dict[str, str] = setting({}, "Extra secrets: NAME -> SSM parameter (name or ARN) or Secrets Manager "
+                                          "ARN (`:json-key::` allowed); KMS: AWS-managed or the platform data key.",
+                                      _secret_sources)
     user: str = setting("1000:1000", "User the container runs as (non-root).",
                         matches(r"(?!root$)([1-9]\d*(:\d+)?|[a-z_][a-z0-9_-]*)", "a non-root uid[:gid] or user name"))
     readonly_root_filesystem: bool = setting(True, "Mount the root filesystem read-only (/tmp stays writable).")
