@@ -31,7 +31,7 @@ SSE_TYPES = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEnc
              "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 AWS_MANAGED_ALIASES = ("alias/aws/",)
-SECRET_NAME_PATTERN = r"(?i)(password|passwd|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credential)"
+SECRET_NAME_PATTERN = r"(?i)(password|passwd|secret|token|api[-_ ]?key|private[-_ ]?key|access[-_ ]?key|credential)"
 # Regional ELB log-delivery accounts (older regions deliver through these instead of the service principal).
 ELB_ACCOUNTS = ("127311923021", "033677994240", "027434742980", "797873946194", "985666609251", "054676820928",
                 "156460612806", "652711504416", "009996457667", "897822967062", "582318560864", "600734575887",

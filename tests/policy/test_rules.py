@@ -1,0 +1,358 @@
+"""Every rule over gRPC: at least one compliant and one violating case, plus config and exemptions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+import rules
+
+from tools.analyzer import WireResource, make_urn
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+RDS = "aws:rds/instance:Instance"
+REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+
+def res(type_: str, logical: str, deps: dict[str, list[str]] | None = None, /, **props) -> WireResource:
+    """A resource with its logical name; keyword arguments are its wire properties (None drops one)."""
+    props = {k: v for k, v in props.items() if v is not None}
+    return WireResource(type_, logical, props, urn=make_urn(type_, logical), property_dependencies=deps or {})
+
+
+def urn(type_: str, name: str) -> str:
+    return make_urn(type_, name)
+
+
+def rds(**overrides) -> WireResource:
+    props = {"identifier": "django-dev-db-rds", "storageEncrypted": True, "kmsKeyId": KEY, "multiAz": True,
+             "deletionProtection": True, "backupRetentionPeriod": 7, "publiclyAccessible": False}
+    return res(RDS, "django-dev-db-rds", None, **{**props, **overrides})
+
+
+def redis(**overrides) -> WireResource:
+    props = {"replicationGroupId": "django-dev-cache-redis", "atRestEncryptionEnabled": True, "kmsKeyId": KEY,
+             "transitEncryptionEnabled": True, "automaticFailoverEnabled": True, "multiAzEnabled": True}
+    return res(REDIS, "django-dev-cache-redis", None, **{**props, **overrides})
+
+
+def bucket_stack(algorithm: str = "aws:kms", key: str | None = KEY, alb_logs: bool = False, pab: bool = True,
+                 flags: bool = True) -> list[WireResource]:
+    b = res(BUCKET, "django-dev-web-logs-s3", bucket="django-dev-web-logs-123456789012-s3")
+    default = {"sseAlgorithm": algorithm, **({"kmsMasterKeyId": key} if key else {})}
+    found = [b, res(SSE, "logs-sse", {"bucket": [b.urn]}, bucket=b.props["bucket"],
+                    rules=[{"applyServerSideEncryptionByDefault": default}])]
+    if pab:
+        found.append(res(PAB, "logs-pab", {"bucket": [b.urn]}, bucket=b.props["bucket"], blockPublicAcls=True,
+                         blockPublicPolicy=True, ignorePublicAcls=True, restrictPublicBuckets=flags))
+    if alb_logs:
+        found.append(res(LB, "django-dev-web-alb", {"accessLogs": [b.urn]}, name="django-dev-web-alb",
+                         accessLogs={"bucket": b.props["bucket"], "enabled": True}))
+    return found
+
+
+def sg_stack(cidr: str = "0.0.0.0/0", port: int = 443, attached_to_lb: bool = True) -> list[WireResource]:
+    group = res(SG, "django-dev-web-alb-sg", name="django-dev-web-alb-sg")
+    found = [group, res(INGRESS, "alb-https", {"securityGroupId": [group.urn]}, securityGroupId="sg-1",
+                        cidrIpv4=cidr, fromPort=port, toPort=port, ipProtocol="tcp")]
+    if attached_to_lb:
+        found.append(res(LB, "django-dev-web-alb", {"securityGroups": [group.urn]}, name="django-dev-web-alb",
+                         securityGroups=["sg-1"]))
+    return found
+
+
+def task(environment: list[dict]) -> WireResource:
+    containers = [{"name": "web", "image": "x", "environment": environment,
+                   "secrets": [{"name": "DJANGO_SECRET_KEY", "valueFrom": "arn:aws:secretsmanager:..."}]}]
+    return res("aws:ecs/taskDefinition:TaskDefinition", "django-dev-web-task", family="django-dev-web-task",
+               containerDefinitions=json.dumps(containers))
+
+
+def policy_doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+PROD = {"environment": "prod"}
+
+
+@dataclass
+class Case:
+    rule: str
+    resources: list[WireResource]
+    expect: str | None  # a substring of the violation, or None for compliant
+    config: dict = field(default_factory=dict)
+
+
+CASES: dict[str, Case] = {
+    # naming-convention
+    "naming ok": Case("naming-convention", [res(LB, "alb", name="django-dev-web-alb")], None),
+    "naming wrong env": Case("naming-convention", [res(LB, "alb", name="django-prod-web-alb")],
+                             "carries environment 'prod'"),
+    "naming wrong system": Case("naming-convention", [res(LB, "alb", name="shop-dev-web-alb")],
+                                "must start with django-dev-"),
+    "naming no kind": Case("naming-convention", [res(LB, "alb", name="django-dev-web-front")],
+                           "must end with the kind -alb/nlb/lb"),
+    "naming kind optional": Case("naming-convention", [res(LB, "alb", name="django-dev-web-front")], None,
+                                 {"naming-convention": {"requireKind": False}}),
+    "naming uppercase": Case("naming-convention", [res("aws:iam/role:Role", "r", name="Django-dev-web-role")],
+                             "lowercase"),
+    "naming any system": Case("naming-convention", [res(LB, "alb", name="shop-dev-web-alb")], None,
+                              {"naming-convention": {"system": ""}}),
+    "naming logical name": Case("naming-convention", [res("aws:sqs/queue:Queue", "django-dev-batch-dlq")], None),
+    "naming bad logical name": Case("naming-convention", [res("aws:sqs/queue:Queue", "jobsQueue")],
+                                    "logical name (auto-named) 'jobsQueue'"),
+    "naming log group path": Case("naming-convention", [res("aws:cloudwatch/logGroup:LogGroup", "lg",
+                                                            name="/django/dev/vpc/flow-logs")], None),
+    "naming log group path env": Case("naming-convention", [res("aws:cloudwatch/logGroup:LogGroup", "lg",
+                                                                name="/django/prod/vpc/flow-logs")],
+                                      "carries environment 'prod'"),
+    "naming waf log group": Case("naming-convention", [res("aws:cloudwatch/logGroup:LogGroup", "lg",
+                                                           name="aws-waf-logs-django-dev-edge-waf")], None),
+    "naming waf log group bad": Case("naming-convention", [res("aws:cloudwatch/logGroup:LogGroup", "lg",
+                                                               name="aws-waf-logs-edge")], "must start with"),
+    "naming ssm path": Case("naming-convention", [res("aws:ssm/parameter:Parameter", "p",
+                                                      name="/django/dev/app/allowed-hosts")], None),
+    "naming ssm bad path": Case("naming-convention", [res("aws:ssm/parameter:Parameter", "p",
+                                                          name="/app/allowed-hosts")], "must start /django/dev/"),
+    "naming kms alias": Case("naming-convention", [res("aws:kms/alias:Alias", "a",
+                                                       name="alias/django-dev-platform-data-kms")], None),
+    "naming kms alias bad": Case("naming-convention", [res("aws:kms/alias:Alias", "a",
+                                                           name="django-dev-platform-data-kms")], "alias/{name}"),
+    "naming stack env not allowed": Case("naming-convention", [res(LB, "alb", name="django-qa-web-alb")],
+                                         "environment 'qa' is not one of",
+                                         {"naming-convention": {"environment": "qa"}}),
+    "naming env configured": Case("naming-convention", [res(LB, "alb", name="django-qa-web-alb")], None,
+                                  {"naming-convention": {"environment": "qa", "environments": ["dev", "qa"]}}),
+    "naming fifo": Case("naming-convention", [res("aws:sqs/queue:Queue", "q", name="django-dev-jobs-sqs.fifo")],
+                        None),
+    "naming kinds config": Case("naming-convention", [res(LB, "alb", name="django-dev-web-front")], None,
+                                {"naming-convention": {"kinds": {LB: ["front"]}}}),
+    # naming-aws-limits
+    "limits ok": Case("naming-aws-limits", [res(LB, "alb", name="django-dev-web-alb")], None),
+    "limits alb 33": Case("naming-aws-limits", [res(LB, "alb", name="django-dev-web-public-frontend-alb")],
+                          "AWS allows at most 32"),
+    "limits alb type": Case("naming-aws-limits", [res("aws:alb/targetGroup:TargetGroup", "t",
+                                                      name="django-dev-web-application-http-tg")], "at most 32"),
+    "limits redis 40": Case("naming-aws-limits",
+                            [redis(replicationGroupId="django-dev-cache-sessions-primary-node-redis")], "at most 40"),
+    "limits rds --": Case("naming-aws-limits", [rds(identifier="django-dev--db-rds")], "no '--'"),
+    "limits role 64": Case("naming-aws-limits", [res("aws:iam/role:Role", "r", name="d" * 65)], "at most 64"),
+    "limits bucket dns": Case("naming-aws-limits", [res(BUCKET, "b", bucket="django-dev-Logs-s3")], "contains 'L'"),
+    "limits bucket short": Case("naming-aws-limits", [res(BUCKET, "b", bucket="ab")], "shorter than 3"),
+    "limits bucket ok": Case("naming-aws-limits", [res(BUCKET, "b", bucket="django-dev-web-logs-123456789012-s3")],
+                             None),
+    "limits auto-name suffix": Case("naming-aws-limits", [res(LB, "django-dev-web-public-alb")],
+                                    "25 + 8 for the auto-name suffix"),
+    "limits log group 512": Case("naming-aws-limits", [res("aws:cloudwatch/logGroup:LogGroup", "lg",
+                                                           name="/django/dev/" + "x" * 510)], "at most 512"),
+    # encryption
+    "rds enc ok": Case("rds-storage-encrypted", [rds()], None),
+    "rds unencrypted": Case("rds-storage-encrypted", [rds(storageEncrypted=False)], "storage is not encrypted"),
+    "rds aws key": Case("rds-storage-encrypted", [rds(kmsKeyId="alias/aws/rds")], "AWS-managed key"),
+    "rds no key": Case("rds-storage-encrypted", [rds(kmsKeyId=None)], "AWS-managed key"),
+    "rds cluster": Case("rds-storage-encrypted", [res("aws:rds/cluster:Cluster", "c", storageEncrypted=True)],
+                        "AWS-managed key"),
+    "pi ok": Case("rds-performance-insights-encrypted", [rds(performanceInsightsEnabled=True,
+                                                             performanceInsightsKmsKeyId=KEY)], None),
+    "pi no key": Case("rds-performance-insights-encrypted", [rds(performanceInsightsEnabled=True)],
+                      "without performanceInsightsKmsKeyId"),
+    "redis enc ok": Case("elasticache-encrypted", [redis()], None),
+    "redis no transit": Case("elasticache-encrypted", [redis(transitEncryptionEnabled=False)], "in transit"),
+    "redis no key": Case("elasticache-encrypted", [redis(kmsKeyId=None)], "without kmsKeyId"),
+    "redis preferred": Case("elasticache-encrypted", [redis(transitEncryptionMode="preferred")], "preferred"),
+    "s3 kms ok": Case("s3-bucket-encrypted", bucket_stack(), None),
+    "s3 missing config": Case("s3-bucket-encrypted", bucket_stack()[:1], "has no BucketServerSideEncryption"),
+    "s3 sse-s3": Case("s3-bucket-encrypted", bucket_stack("AES256", None), "uses AES256"),
+    "s3 kms no key": Case("s3-bucket-encrypted", bucket_stack("aws:kms", None), "without kmsMasterKeyId"),
+    "s3 kms no key allowed": Case("s3-bucket-encrypted", bucket_stack("aws:kms", None), None,
+                                  {"s3-bucket-encrypted": {"requireCustomerManagedKey": False}}),
+    "s3 alb logs sse-s3": Case("s3-bucket-encrypted", bucket_stack("AES256", None, alb_logs=True), None),
+    "s3 alb logs disallowed": Case("s3-bucket-encrypted", bucket_stack("AES256", None, alb_logs=True), "AES256",
+                                   {"s3-bucket-encrypted": {"allowSseS3ForAlbLogs": False}}),
+    "s3 elb policy sse-s3": Case("s3-bucket-encrypted", [
+        *bucket_stack("AES256", None),
+        res("aws:s3/bucketPolicy:BucketPolicy", "p", {"bucket": [urn(BUCKET, "django-dev-web-logs-s3")]},
+            bucket="django-dev-web-logs-123456789012-s3",
+            policy=policy_doc({"Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing"
+                                                                           ".amazonaws.com"},
+                               "Action": "s3:PutObject", "Resource": "arn:aws:s3:::x/*"}))], None),
+    "ecr kms ok": Case("ecr-kms-encrypted", [res("aws:ecr/repository:Repository", "r", encryptionConfigurations=[
+        {"encryptionType": "KMS", "kmsKey": KEY}])], None),
+    "ecr aes": Case("ecr-kms-encrypted", [res("aws:ecr/repository:Repository", "r")], "uses AES256"),
+    "ecr no key": Case("ecr-kms-encrypted", [res("aws:ecr/repository:Repository", "r", encryptionConfigurations=[
+        {"encryptionType": "KMS"}])], "AWS-managed ECR key"),
+    "log kms ok": Case("log-group-kms-encrypted", [res("aws:cloudwatch/logGroup:LogGroup", "l", kmsKeyId=KEY)], None),
+    "log no kms": Case("log-group-kms-encrypted", [res("aws:cloudwatch/logGroup:LogGroup", "l")], "no kmsKeyId"),
+    "sns ok": Case("messaging-encrypted", [res("aws:sns/topic:Topic", "t", kmsMasterKeyId=KEY)], None),
+    "sns plain": Case("messaging-encrypted", [res("aws:sns/topic:Topic", "t")], "not encrypted"),
+    "sqs sse ok": Case("messaging-encrypted", [res("aws:sqs/queue:Queue", "q", sqsManagedSseEnabled=True)], None),
+    "sqs plain": Case("messaging-encrypted", [res("aws:sqs/queue:Queue", "q", sqsManagedSseEnabled=False)],
+                      "not encrypted"),
+    "sqs cmk required": Case("messaging-encrypted", [res("aws:sqs/queue:Queue", "q", sqsManagedSseEnabled=True)],
+                             "no kmsMasterKeyId", {"messaging-encrypted": {"requireCustomerManagedKey": True}}),
+    "secret ok": Case("secret-customer-managed-key", [res("aws:secretsmanager/secret:Secret", "s", kmsKeyId=KEY)],
+                      None),
+    "secret aws key": Case("secret-customer-managed-key", [res("aws:secretsmanager/secret:Secret", "s")],
+                           "aws/secretsmanager"),
+    "ssm secure ok": Case("ssm-secret-securestring", [res("aws:ssm/parameter:Parameter", "p",
+                                                          name="/django/dev/db/password", type="SecureString")], None),
+    "ssm plain secret": Case("ssm-secret-securestring", [res("aws:ssm/parameter:Parameter", "p",
+                                                             name="/django/dev/db/password", type="String")],
+                             "use SecureString"),
+    "ssm secret description": Case("ssm-secret-securestring", [res("aws:ssm/parameter:Parameter", "p",
+                                                                   name="/django/dev/x", type="String",
+                                                                   description="Stripe API key")], "description"),
+    "ssm plain ok": Case("ssm-secret-securestring", [res("aws:ssm/parameter:Parameter", "p",
+                                                         name="/django/dev/app/hosts", type="String")], None),
+    "codebuild ok": Case("build-artifacts-encrypted", [res("aws:codebuild/project:Project", "p", encryptionKey=KEY,
+                                                           artifacts={"type": "CODEPIPELINE"})], None),
+    "codebuild no key": Case("build-artifacts-encrypted", [res("aws:codebuild/project:Project", "p")],
+                             "no encryptionKey"),
+    "codebuild disabled": Case("build-artifacts-encrypted", [res("aws:codebuild/project:Project", "p",
+                                                                 encryptionKey=KEY,
+                                                                 artifacts={"encryptionDisabled": True})],
+                               "disables artifact encryption"),
+    "pipeline ok": Case("build-artifacts-encrypted", [res("aws:codepipeline/pipeline:Pipeline", "p", artifactStores=[
+        {"location": "b", "type": "S3", "encryptionKey": {"id": KEY, "type": "KMS"}}])], None),
+    "pipeline no key": Case("build-artifacts-encrypted", [res("aws:codepipeline/pipeline:Pipeline", "p",
+                                                              artifactStores=[{"location": "b", "type": "S3"}])],
+                            "artifactStores[0] has no encryptionKey"),
+    "kms rotates": Case("kms-key-rotation", [res("aws:kms/key:Key", "k", enableKeyRotation=True)], None),
+    "kms no rotation": Case("kms-key-rotation", [res("aws:kms/key:Key", "k")], "does not rotate"),
+    "kms asymmetric": Case("kms-key-rotation", [res("aws:kms/key:Key", "k", customerMasterKeySpec="RSA_2048",
+                                                    keyUsage="SIGN_VERIFY")], None),
+    "tls13 ok": Case("alb-https-tls-policy", [res(LISTENER, "l", protocol="HTTPS", port=443,
+                                                  sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")], None),
+    "tls12 weak": Case("alb-https-tls-policy", [res(LISTENER, "l", protocol="HTTPS",
+                                                    sslPolicy="ELBSecurityPolicy-TLS-1-2-2017-01")], "use a TLS 1.3+"),
+    "tls12 allowed": Case("alb-https-tls-policy", [res(LISTENER, "l", protocol="HTTPS",
+                                                       sslPolicy="ELBSecurityPolicy-TLS-1-2-2017-01")], None,
+                          {"alb-https-tls-policy": {"minimumTls": "1.2"}}),
+    "tls default policy": Case("alb-https-tls-policy", [res("aws:alb/listener:Listener", "l", protocol="HTTPS")],
+                               "ELBSecurityPolicy-2016-08"),
+    "tls allowed list": Case("alb-https-tls-policy", [res(LISTENER, "l", protocol="HTTPS",
+                                                          sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06")],
+                             "use ELBSecurityPolicy-TLS13-1-3-2021-06",
+                             {"alb-https-tls-policy": {"allowedPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"]}}),
+    "http redirect ok": Case("alb-http-redirects-to-https", [res(LISTENER, "l", protocol="HTTP", port=80,
+                                                                 defaultActions=[{"type": "redirect", "redirect": {
+                                                                     "protocol": "HTTPS", "port": "443",
+                                                                     "statusCode": "HTTP_301"}}])], None),
+    "http forward": Case("alb-http-redirects-to-https", [res(LISTENER, "l", port=80, defaultActions=[
+        {"type": "forward", "targetGroupArn": "arn"}])], "does 'forward'"),
+    "http redirect to http": Case("alb-http-redirects-to-https", [res(LISTENER, "l", protocol="HTTP", defaultActions=[
+        {"type": "redirect", "redirect": {"protocol": "HTTP"}}])], "must redirect to HTTPS"),
+    "pg tls ok": Case("rds-parameter-group-forces-tls", [res("aws:rds/parameterGroup:ParameterGroup", "pg",
+                                                             family="postgres16",
+                                                             parameters=[{"name": "rds.force_ssl", "value": "1"}])],
+                      None),
+    "pg tls missing": Case("rds-parameter-group-forces-tls", [res("aws:rds/parameterGroup:ParameterGroup", "pg",
+                                                                  family="postgres16", parameters=[])],
+                           "does not set rds.force_ssl=1"),
+    "mysql tls off": Case("rds-parameter-group-forces-tls", [res("aws:rds/parameterGroup:ParameterGroup", "pg",
+                                                                 family="mysql8.0", parameters=[
+                                                                     {"name": "require_secure_transport",
+                                                                      "value": "0"}])],
+                          "sets require_secure_transport=0"),
+    "task env ok": Case("ecs-task-no-plaintext-secrets", [task([{"name": "DB_SECRET_ARN", "value": "arn:..."},
+                                                                {"name": "DJANGO_DEBUG", "value": "0"}])], None),
+    "task env secret": Case("ecs-task-no-plaintext-secrets", [task([{"name": "DATABASE_PASSWORD", "value": "x"}])],
+                            "DATABASE_PASSWORD in plain `environment`"),
+    # exposure
+    "rds private": Case("rds-not-public", [rds()], None),
+    "rds public": Case("rds-not-public", [rds(publiclyAccessible=True)], "publicly accessible"),
+    "ecs private": Case("ecs-no-public-ip", [res("aws:ecs/service:Service", "s", networkConfiguration={
+        "assignPublicIp": False, "subnets": ["a"]})], None),
+    "ecs public": Case("ecs-no-public-ip", [res("aws:ecs/service:Service", "s", networkConfiguration={
+        "assignPublicIp": True})], "public IP"),
+    "event target public": Case("ecs-no-public-ip", [res("aws:cloudwatch/eventTarget:EventTarget", "t", ecsTarget={
+        "networkConfiguration": {"assignPublicIp": True}})], "ecsTarget.networkConfiguration"),
+    "sg alb 443": Case("security-group-no-public-ingress", sg_stack(), None),
+    "sg alb 22": Case("security-group-no-public-ingress", sg_stack(port=22), "opens port 22"),
+    "sg not lb 443": Case("security-group-no-public-ingress", sg_stack(attached_to_lb=False), "load balancer groups"),
+    "sg ipv6": Case("security-group-no-public-ingress", sg_stack(cidr="::/0", attached_to_lb=False), "::/0"),
+    "sg private cidr": Case("security-group-no-public-ingress", sg_stack(cidr="10.0.0.0/16", port=5432), None),
+    "sg inline all": Case("security-group-no-public-ingress", [res(SG, "g", ingress=[
+        {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}])], "all ports"),
+    "sg legacy rule": Case("security-group-no-public-ingress", [res("aws:ec2/securityGroupRule:SecurityGroupRule",
+                                                                    "r", type="ingress", protocol="tcp", fromPort=3306,
+                                                                    toPort=3306, cidrBlocks=["0.0.0.0/0"])],
+                           "port 3306"),
+    "sg ports config": Case("security-group-no-public-ingress", sg_stack(port=8443), None,
+                            {"security-group-no-public-ingress": {"allowedPublicPorts": [8443]}}),
+    "pab ok": Case("s3-public-access-blocked", bucket_stack(), None),
+    "pab missing": Case("s3-public-access-blocked", bucket_stack(pab=False), "has no BucketPublicAccessBlock"),
+    "pab flag off": Case("s3-public-access-blocked", bucket_stack(flags=False), "restrictPublicBuckets off"),
+    # resilience (production only)
+    "rds prod ok": Case("rds-production-resilience", [rds()], None, {"rds-production-resilience": PROD}),
+    "rds prod single az": Case("rds-production-resilience", [rds(multiAz=False)], "single-AZ",
+                               {"rds-production-resilience": PROD}),
+    "rds prod backups": Case("rds-production-resilience", [rds(backupRetentionPeriod=3)], "keeps backups 3 days",
+                             {"rds-production-resilience": PROD}),
+    "rds prod no protection": Case("rds-production-resilience", [rds(deletionProtection=False)],
+                                   "deletion protection", {"rds-production-resilience": PROD}),
+    "rds dev single az": Case("rds-production-resilience", [rds(multiAz=False, deletionProtection=False)], None),
+    "redis prod ok": Case("redis-production-failover", [redis()], None, {"redis-production-failover": PROD}),
+    "redis prod no failover": Case("redis-production-failover", [redis(automaticFailoverEnabled=False)],
+                                   "no automatic failover", {"redis-production-failover": PROD}),
+    "alb prod ok": Case("alb-production-deletion-protection", [res(LB, "a", enableDeletionProtection=True)], None,
+                        {"alb-production-deletion-protection": PROD}),
+    "alb prod unprotected": Case("alb-production-deletion-protection", [res("aws:alb/loadBalancer:LoadBalancer",
+                                                                            "a")], "no deletion protection",
+                                 {"alb-production-deletion-protection": PROD}),
+    "alb staging as prod": Case("alb-production-deletion-protection", [res(LB, "a")], "no deletion protection",
+                                {"alb-production-deletion-protection": {"environment": "stg",
+                                                                        "productionEnvironments": ["stg", "prod"]}}),
+    # logging and supply chain
+    "retention ok": Case("log-group-retention", [res("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=30)],
+                         None),
+    "retention forever": Case("log-group-retention", [res("aws:cloudwatch/logGroup:LogGroup", "l")], "forever"),
+    "retention short": Case("log-group-retention", [res("aws:cloudwatch/logGroup:LogGroup", "l", retentionInDays=7)],
+                            "keeps logs 7 days", {"log-group-retention": {"minimumDays": 30}}),
+    "ecr ok": Case("ecr-immutable-scanned", [res("aws:ecr/repository:Repository", "r", imageTagMutability="IMMUTABLE",
+                                                 imageScanningConfiguration={"scanOnPush": True})], None),
+    "ecr mutable": Case("ecr-immutable-scanned", [res("aws:ecr/repository:Repository", "r",
+                                                      imageScanningConfiguration={"scanOnPush": True})], "mutable"),
+    "ecr no scan": Case("ecr-immutable-scanned", [res("aws:ecr/repository:Repository", "r",
+                                                      imageTagMutability="IMMUTABLE")], "does not scan"),
+    "iam ok": Case("iam-no-wildcard-admin", [res("aws:iam/rolePolicy:RolePolicy", "p", policy=policy_doc(
+        {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": "arn:aws:iam::1:role/x"},
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}))], None),
+    "iam admin": Case("iam-no-wildcard-admin", [res("aws:iam/policy:Policy", "p", policy=policy_doc(
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}))], "every action on every resource"),
+    "iam passrole": Case("iam-no-wildcard-admin", [res("aws:iam/role:Role", "r", inlinePolicies=[{
+        "name": "x", "policy": policy_doc({"Sid": "Pass", "Effect": "Allow", "Action": "iam:Pass*",
+                                           "Resource": ["*"]})}])], "iam:Pass* on '*' (Sid Pass)"),
+    "iam deny star": Case("iam-no-wildcard-admin", [res("aws:iam/policy:Policy", "p", policy=policy_doc(
+        {"Effect": "Deny", "Action": "*", "Resource": "*"}))], None),
+}
+
+
+@pytest.mark.parametrize("case_id", list(CASES))
+def test_rule(pack, case_id: str) -> None:
+    case = CASES[case_id]
+    stack = rules.rule(case.rule).stack_check is not None
+    found = (pack.analyze_stack if stack else pack.analyze)(*case.resources, config=case.config)
+    mine = [d for d in found if d.policy == case.rule]
+    if case.expect is None:
+        assert mine == [], [d.message for d in mine]
+    else:
+        assert any(case.expect in d.message for d in mine), [d.message for d in found]
+        assert all(d.level == "mandatory" for d in mine)
+        assert all("Fix: " in d.message for d in mine)  # remediation guidance in every message
+
+
+def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
+    covered = {(c.rule, c.expect is None) for c in CASES.values()}
+    for rule in rules.RULES:
+        if rule.id == "exemptions-applied":
+            continue
+        assert (rule.id, True) in covered and (rule.id, False) in covered, rule.id
