@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.data_access import clients_only_security_group
 from components.generated_secret import generated_secret
 from components.logs import encrypted_log_group
 from components.settings import CacheSettings
@@ -47,21 +48,10 @@ class Cache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:cache:Cache", name, None, opts)
-        if not args.clients:
-            raise ValueError("Cache needs at least one client security group (clients)")
         ctx, settings = args.ctx, args.settings
         namer = ctx.namer
         child = pulumi.ResourceOptions(parent=self)
-
-        sg_name = namer.name("cache", "sg")
-        group = aws.ec2.SecurityGroup(sg_name, name=sg_name, vpc_id=args.vpc_id,
-                                      description=f"{settings.engine} from the Django tasks only",
-                                      tags={"Name": sg_name}, opts=child)
-        for purpose, client in sorted(args.clients.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{sg_name}-from-{purpose}", security_group_id=group.id, referenced_security_group_id=client,
-                ip_protocol="tcp", from_port=PORT, to_port=PORT,
-                description=f"{settings.engine} from the {purpose} tasks", opts=pulumi.ResourceOptions(parent=group))
+        group = clients_only_security_group(ctx, "cache", settings.engine, PORT, args.vpc_id, args.clients, self)
 
         subnet_group_name = namer.name("cache", "subnetgroup")
         subnet_group = aws.elasticache.SubnetGroup(subnet_group_name, name=subnet_group_name,

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.data_access import clients_only_security_group
 from components.logs import encrypted_log_group
 from components.settings import DatabaseSettings
 
@@ -59,23 +60,11 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:database:Database", name, None, opts)
-        if not args.clients:
-            raise ValueError("Database needs at least one client security group (clients)")
         ctx, settings = args.ctx, args.settings
         engine = ENGINES[settings.engine]
         namer = ctx.namer
         child = pulumi.ResourceOptions(parent=self)
-
-        sg_name = namer.name("db", "sg")
-        group = aws.ec2.SecurityGroup(sg_name, name=sg_name, vpc_id=args.vpc_id,
-                                      description=f"{settings.engine} from the Django tasks only",
-                                      tags={"Name": sg_name}, opts=child)
-        for purpose, client in sorted(args.clients.items()):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{sg_name}-from-{purpose}", security_group_id=group.id, referenced_security_group_id=client,
-                ip_protocol="tcp", from_port=engine.port, to_port=engine.port,
-                description=f"{settings.engine} from the {purpose} tasks", opts=pulumi.ResourceOptions(parent=group))
-        # No egress rule: the database starts no connections (the provider removes AWS's default allow-all).
+        group = clients_only_security_group(ctx, "db", settings.engine, engine.port, args.vpc_id, args.clients, self)
 
         subnet_group_name = namer.name("db", "subnetgroup")
         subnet_group = aws.rds.SubnetGroup(subnet_group_name, name=subnet_group_name, subnet_ids=args.subnet_ids,
