@@ -327,7 +327,8 @@ class DatabaseSettings:
     name: str = setting("app", "Database name.", matches(r"[a-z][a-z0-9_]{0,62}", "a lowercase identifier"))
     username: str = setting("app", "Master user name (its password is managed by RDS in Secrets Manager).",
                             matches(r"[a-z][a-z0-9_]{0,15}", "a lowercase identifier of up to 16 characters"))
-    backup_retention_days: int = setting(PerEnv(1, 7), "Automated backup retention (days).", between(1, 35))
+    backup_retention_days: int = setting(PerEnv(1, 7), "Automated backup retention (days); at least 7 in stg/prod.",
+                                        between(1, 35))
     backup_window: str = setting("09:10-09:40", "Daily backup window (UTC), as in the seed.", is_time_window)
     maintenance_window: str = setting("mon:10:10-mon:10:40", "Weekly maintenance window (UTC).", is_weekly_window)
     multi_az: bool = setting(PerEnv(False, True), "Standby in a second AZ.")
@@ -374,8 +375,10 @@ class CacheSettings:
                                       "valkey 8.0.")
     node_type: str = setting(PerEnv("cache.t4g.micro", "cache.m7g.large"), "Cache node type.",
                              matches(r"cache\.[a-z0-9]+\.[a-z0-9]+", "a node type such as cache.t4g.micro"))
-    nodes: int = setting(PerEnv(1, 2), "Nodes in the replication group (primary + replicas).", between(1, 6))
-    automatic_failover: bool = setting(PerEnv(False, True), "Promote a replica when the primary fails (Multi-AZ).")
+    nodes: int = setting(PerEnv(1, 2), "Nodes in the replication group (primary + replicas); at least 2 in stg/prod.",
+                         between(1, 6))
+    automatic_failover: bool = setting(PerEnv(False, True),
+                                       "Promote a replica when the primary fails (Multi-AZ); required in stg/prod.")
     snapshot_retention_days: int = setting(PerEnv(0, 7), "Days to keep daily snapshots (0 = none).", between(0, 35))
     snapshot_window: str = setting("15:00-16:00", "Daily snapshot window (UTC), at least 60 minutes.",
                                    is_time_window)
