@@ -1,0 +1,292 @@
+"""DeliveryPipeline: GitHub -> CodeBuild (image tagged with the commit) -> [approval] -> migrate -> ECS.
+
+Stages: Source (CodeConnections, the configured branch) > Build (docker build and push, writes
+imagedefinitions.json) > Approval (when `pipeline.manual_approval`, the prod default) > Migrate (the
+new image runs `manage.py migrate` once as a Fargate task; a non-zero exit stops the pipeline) >
+Deploy (the ECS standard deploy action rolls the web service onto the new image).
+
+The approval sits before the migration, not after it: a migration changes the production schema,
+so approving after it would ask a human to approve what has already happened.
+
+The web service keeps `ignore_changes` on its task definition (service.pipeline_owns_deployments),
+so `pulumi up` does not roll back what this pipeline deployed.
+
+A new CodeConnections connection starts PENDING: someone with access to the GitHub organization
+completes the handshake once in the console (README "Batch jobs and delivery pipeline"); until
+then the Source stage fails. `connection_status` is exported for that reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import buildspecs
+from components.context import StackContext
+from components.iam import cluster_name_of, log_stream_arns, service_role
+from components.logs import encrypted_log_group
+from components.settings import PipelineSettings
+
+BUILD_IMAGE = "aws/codebuild/standard:7.0"  # Ubuntu 22.04 with Docker, AWS CLI v2 and Python 3
+ARTIFACT_DAYS = 30  # pipeline artifacts are reproducible from git: keep a month for investigations
+
+
+@dataclass
+class DeliveryPipelineArgs:
+    ctx: StackContext
+    settings: PipelineSettings
+    repository: str  # GitHub owner/name (settings.repository)
+    data_key_arn: pulumi.Input[str]  # artifact bucket, CodeBuild artifacts and pipeline artifact store
+    telemetry_key_arn: pulumi.Input[str]  # CodeBuild log group
+    image_repository_url: pulumi.Input[str]
+    image_repository_arn: pulumi.Input[str]
+    image_repository_name: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    service_name: pulumi.Input[str]
+    task_definition_family: pulumi.Input[str]  # the web service's family (the migration runs a revision of it)
+    container_name: pulumi.Input[str]  # the web container: imagedefinitions.json and the migrate override
+    task_role_arns: Sequence[pulumi.Input[str]]  # the web service's execution and task roles
+    subnet_ids: Sequence[pulumi.Input[str]]  # where the migration runs: private subnets, no public IP
+    security_group_id: pulumi.Input[str]  # workloads.batch_id (admitted by the database)
+    job_task_definition_families: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    job_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+
+
+class DeliveryPipeline(pulumi.ComponentResource):
+    """CodePipeline V2 with its connection, artifact bucket, build and migrate projects and roles."""
+
+    def __init__(self, name: str, args: DeliveryPipelineArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("django-platform:delivery_pipeline:DeliveryPipeline", name, None, opts)
+        ctx, settings = args.ctx, args.settings
+        self._ctx = ctx
+
+        if settings.connection_arn:
+            self.connection_arn: pulumi.Output[str] = pulumi.Output.from_input(settings.connection_arn)
+            self.connection_status: pulumi.Output[str] = pulumi.Output.from_input("see the console (existing)")
+        else:
+            connection = aws.codeconnections.Connection(
+                ctx.namer.name("github", "conn"), name=ctx.namer.name("github", "conn"), provider_type="GitHub",
+                opts=pulumi.ResourceOptions(parent=self))
+            self.connection_arn = connection.arn
+            self.connection_status = connection.connection_status
+
+        self.bucket = self._artifact_bucket(args)
+        log_group = encrypted_log_group(ctx.namer.name("pipeline", "logs"), ctx.namer.path("pipeline"), ctx,
+                                        args.telemetry_key_arn, parent=self)
+        self.log_group_name = log_group.name
+
+        build_name = ctx.namer.name("pipeline", "cb", "build")
+        migrate_name = ctx.namer.name("pipeline", "cb", "migrate")
+        cluster_name = cluster_name_of(args.cluster_arn)
+        service_arn = pulumi.Output.concat(ctx.arn("ecs", "service/"), cluster_name, "/", args.service_name)
+        family_arns = pulumi.Output.concat(ctx.arn("ecs", "task-definition/"), args.task_definition_family, ":*")
+
+        build_role = service_role(
+            build_name, ctx.namer.name("pipeline", "role", "build"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=True), *_log_statements(log_group.arn),
+             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+             {"Sid": "PushTheAppImage", "Effect": "Allow", "Resource": args.image_repository_arn,
+              "Action": ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                         "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
+                         "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]}],
+            parent=self, description="CodeBuild builds and pushes the Django image",
+            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        )
+        passed_roles = [*args.task_role_arns, *args.job_role_arns]
+        migrate_role = service_role(
+            migrate_name, ctx.namer.name("pipeline", "role", "migrate"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=False), *_log_statements(log_group.arn),
+             {"Sid": "ReadTheServicesTaskDefinition", "Effect": "Allow", "Action": "ecs:DescribeServices",
+              "Resource": service_arn},
+             # Neither call supports resource-level permissions (Service Authorization Reference, ECS).
+             {"Sid": "RegisterRevisionsWithTheNewImage", "Effect": "Allow",
+              "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Resource": "*"},
+             {"Sid": "RunTheMigrationOnThisCluster", "Effect": "Allow", "Action": "ecs:RunTask",
+              "Resource": family_arns, "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
+             {"Sid": "WatchTheMigrationTask", "Effect": "Allow", "Action": "ecs:DescribeTasks",
+              "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), cluster_name, "/*")},
+             _pass_roles(passed_roles)],
+            parent=self, description="CodeBuild runs the Django migration as a one-off Fargate task",
+            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        )
+
+        self.build_project = self._project(
+            build_name, args, build_role, privileged=True, buildspec=buildspecs.build_spec(), log_stream="build",
+            variables={"REPOSITORY_URI": args.image_repository_url, "REPOSITORY_NAME": args.image_repository_name,
+                       "CONTAINER_NAME": args.container_name})
+        self.migrate_project = self._project(
+            migrate_name, args, migrate_role, privileged=False, buildspec=buildspecs.migrate_spec(),
+            log_stream="migrate",
+            variables={
+                "CLUSTER": args.cluster_arn, "SERVICE": args.service_name, "CONTAINER_NAME": args.container_name,
+                "REPOSITORY_URI": args.image_repository_url,
+                "SUBNETS": pulumi.Output.all(*args.subnet_ids).apply(lambda ids: ",".join(ids)),
+                "SECURITY_GROUP": args.security_group_id,
+                "MIGRATE_COMMAND": json.dumps(settings.migrate_command),
+                "JOB_FAMILIES": pulumi.Output.all(*args.job_task_definition_families).apply(" ".join),
+            })
+
+        pipeline_name = ctx.namer.name("delivery", "cp")
+        pipeline_role = service_role(
+            pipeline_name, ctx.namer.name("pipeline", "role"), "codepipeline.amazonaws.com",
+            [*self._artifact_statements(args, write=True),
+             {"Sid": "UseTheGitHubConnection", "Effect": "Allow", "Resource": self.connection_arn,
+              "Action": ["codeconnections:UseConnection", "codestar-connections:UseConnection"]},
+             {"Sid": "RunTheTwoBuildProjects", "Effect": "Allow",
+              "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+              "Resource": [self.build_project.arn, self.migrate_project.arn]},
+             {"Sid": "DeployTheWebService", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
+              "Resource": service_arn},
+             {"Sid": "RegisterTheDeployedRevision", "Effect": "Allow",
+              "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Resource": "*"},
+             {"Sid": "TagTheDeployedRevision", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": family_arns,
+              "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
+             {"Sid": "FollowTheDeployment", "Effect": "Allow", "Action": ["ecs:DescribeTasks", "ecs:ListTasks"],
+              "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
+             _pass_roles(list(args.task_role_arns))],
+            parent=self, description="CodePipeline runs the delivery pipeline",
+            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        )
+
+        self.stage_names = ["Source", "Build", *(["Approval"] if settings.manual_approval else []), "Migrate",
+                            "Deploy"]
+        self.pipeline = aws.codepipeline.Pipeline(
+            pipeline_name,
+            name=pipeline_name,
+            pipeline_type="V2",
+            execution_mode="QUEUED",  # never supersede a run that is between its migration and its deploy
+            role_arn=pipeline_role.arn,
+            artifact_stores=[aws.codepipeline.PipelineArtifactStoreArgs(
+                location=self.bucket.bucket, type="S3",
+                encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=args.data_key_arn,
+                                                                                       type="KMS"))],
+            stages=self._stages(args, self.build_project.name, self.migrate_project.name, cluster_name),
+            triggers=[aws.codepipeline.PipelineTriggerArgs(
+                provider_type="CodeStarSourceConnection",
+                git_configuration=aws.codepipeline.PipelineTriggerGitConfigurationArgs(
+                    source_action_name="Source",
+                    pushes=[aws.codepipeline.PipelineTriggerGitConfigurationPushArgs(
+                        branches=aws.codepipeline.PipelineTriggerGitConfigurationPushBranchesArgs(
+                            includes=[settings.branch]))]))],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.pipeline_name = self.pipeline.name
+        self.pipeline_arn = self.pipeline.arn
+        self.artifact_bucket_name = self.bucket.bucket
+        self.register_outputs({"pipeline_name": self.pipeline_name, "connection_arn": self.connection_arn,
+                               "connection_status": self.connection_status,
+                               "artifact_bucket_name": self.artifact_bucket_name})
+
+    def _artifact_bucket(self, args: DeliveryPipelineArgs) -> aws.s3.Bucket:
+        """Versioned, KMS-encrypted (data key), private, TLS-only; artifacts expire after a month."""
+        ctx = args.ctx
+        name = ctx.namer.bucket("pipeline", "artifacts", ctx.account_id)
+        bucket = aws.s3.Bucket(name, bucket=name, force_destroy=True, opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=bucket)
+        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name, bucket=bucket.id, opts=child,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                                "kms_master_key_id": args.data_key_arn},
+                    "bucket_key_enabled": True}])
+        access_block = aws.s3.BucketPublicAccessBlock(
+            name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
+            restrict_public_buckets=True, opts=child)
+        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"},
+                                       opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            name, bucket=bucket.id, opts=child,
+            rules=[{"id": "expire-artifacts", "status": "Enabled", "filter": {},
+                    "expiration": {"days": ARTIFACT_DAYS},
+                    "noncurrent_version_expiration": {"noncurrent_days": ARTIFACT_DAYS},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}])
+        aws.s3.BucketPolicy(
+            name, bucket=bucket.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
+        return bucket
+
+    def _artifact_statements(self, args: DeliveryPipelineArgs, write: bool) -> list[dict[str, Any]]:
+        objects = pulumi.Output.concat(self.bucket.arn, "/*")
+        actions = ["s3:GetObject", "s3:GetObjectVersion", *(["s3:PutObject"] if write else [])]
+        return [
+            {"Sid": "PipelineArtifacts", "Effect": "Allow", "Action": actions, "Resource": objects},
+            {"Sid": "PipelineArtifactBucket", "Effect": "Allow", "Action": ["s3:GetBucketVersioning",
+                                                                            "s3:GetBucketLocation"],
+             "Resource": self.bucket.arn},
+            {"Sid": "ArtifactEncryption", "Effect": "Allow", "Resource": args.data_key_arn,
+             "Action": ["kms:Decrypt", "kms:DescribeKey", *(["kms:GenerateDataKey*", "kms:Encrypt"] if write else [])]},
+        ]
+
+    def _project(self, resource_name: str, args: DeliveryPipelineArgs, role: aws.iam.Role, privileged: bool,
+                 buildspec: str, log_stream: str, variables: dict[str, pulumi.Input[str]]) -> aws.codebuild.Project:
+        return aws.codebuild.Project(
+            resource_name,
+            name=resource_name,
+            service_role=role.arn,
+            encryption_key=args.data_key_arn,
+            build_timeout=60 if privileged else 150,  # the migration waits up to 2 hours for its task
+            source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=buildspec),
+            artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
+            cache=aws.codebuild.ProjectCacheArgs(type="LOCAL", modes=["LOCAL_DOCKER_LAYER_CACHE"])
+            if privileged else None,
+            environment=aws.codebuild.ProjectEnvironmentArgs(
+                compute_type="BUILD_GENERAL1_SMALL", image=BUILD_IMAGE, type="LINUX_CONTAINER",
+                image_pull_credentials_type="CODEBUILD",
+                privileged_mode=privileged,  # the Docker daemon needs it; the migrate project does not
+                environment_variables=[aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(
+                    name=key, value=value, type="PLAINTEXT") for key, value in variables.items()]),
+            logs_config=aws.codebuild.ProjectLogsConfigArgs(
+                cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
+                    status="ENABLED", group_name=self.log_group_name, stream_name=log_stream),
+                s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED")),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+
+    def _stages(self, args: DeliveryPipelineArgs, build_project: pulumi.Input[str],
+                migrate_project: pulumi.Input[str], cluster_name: pulumi.Input[str]) -> list[Any]:
+        stage, action = aws.codepipeline.PipelineStageArgs, aws.codepipeline.PipelineStageActionArgs
+        source = stage(name="Source", actions=[action(
+            name="Source", category="Source", owner="AWS", provider="CodeStarSourceConnection", version="1",
+            namespace="SourceVariables", output_artifacts=["source"],
+            configuration={"ConnectionArn": self.connection_arn, "FullRepositoryId": args.repository,
+                           # The pipeline's V2 trigger (push to the branch) starts runs; with a trigger
+                           # configured, the action's own change detection is off.
+                           "BranchName": args.settings.branch, "OutputArtifactFormat": "CODE_ZIP"})])
+        commit = json.dumps([{"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}])
+        build = stage(name="Build", actions=[action(
+            name="BuildImage", category="Build", owner="AWS", provider="CodeBuild", version="1",
+            input_artifacts=["source"], output_artifacts=["image"],
+            configuration={"ProjectName": build_project, "EnvironmentVariables": commit})])
+        approval = stage(name="Approval", actions=[action(
+            name="ApproveRelease", category="Approval", owner="AWS", provider="Manual", version="1",
+            configuration={"CustomData": f"Migrate and deploy commit #{{SourceVariables.CommitId}} of "
+                                         f"{args.repository} to {args.ctx.namer.env}?"})])
+        migrate = stage(name="Migrate", actions=[action(
+            name="MigrateDatabase", category="Build", owner="AWS", provider="CodeBuild", version="1",
+            input_artifacts=["image"], configuration={"ProjectName": migrate_project})])
+        deploy = stage(name="Deploy", actions=[action(
+            name="DeployService", category="Deploy", owner="AWS", provider="ECS", version="1",
+            input_artifacts=["image"],
+            configuration={"ClusterName": cluster_name, "ServiceName": args.service_name,
+                           "FileName": "imagedefinitions.json"})])
+        return [source, build, *([approval] if args.settings.manual_approval else []), migrate, deploy]
+
+
+def _log_statements(log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+    return [{"Sid": "WriteBuildLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": log_stream_arns(log_group_arn)}]
+
+
+def _pass_roles(role_arns: list[pulumi.Input[str]]) -> dict[str, Any]:
+    return {"Sid": "PassOnlyTheTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": role_arns,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
