@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ def test_every_key_is_documented_with_both_defaults():
     rendered = config_reference.render()
     for key, _, _ in walk(StackSettings):
         (row,) = [line for line in rendered.splitlines() if line.startswith(f"| `{key}` |")]
-        assert row.count("|") == 5, row
+        assert len(re.findall(r"(?<!\\)\|", row)) == 5, row  # four columns; `\|` inside a cell is text
 
 
 def test_per_env_defaults_are_shown_per_column():
