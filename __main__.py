@@ -8,15 +8,29 @@ from components.cache import Cache, CacheArgs
 from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
 from components.database import Database, DatabaseArgs
+from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.monitoring import (
+    AlarmTopic,
+    AlarmTopicArgs,
+    CacheTargets,
+    DatabaseTargets,
+    LoadBalancerTargets,
+    Monitoring,
+    MonitoringArgs,
+    ServiceTargets,
+    deployment_alarm_names,
+    member_cluster_ids,
+)
 from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
 from components.registry import Registry, RegistryArgs
+from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import load_from_pulumi_config
-from components.web_service import WebService, WebServiceArgs
-from components.workloads import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
+from components.web_service import WebService, WebServiceArgs, configured_secrets
+from components.workloads import ContainerSecrets, WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 stack = pulumi.get_stack()
 settings = load_from_pulumi_config(stack)  # raises with every bad key before any resource exists
@@ -37,6 +51,9 @@ network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn), opts=platform)
 workloads = WorkloadSecurityGroups("workloads", WorkloadSecurityGroupsArgs(ctx=ctx, vpc_id=network.vpc_id),
                                    opts=platform)
+# The alarm topic comes first (scheduled jobs send their failure events to it); the alarms come last.
+alarm_topic = AlarmTopic("alarm-topic", AlarmTopicArgs(ctx=ctx, settings=settings.monitoring,
+                                                       key_arn=keys.telemetry_key_arn), opts=platform)
 
 # --- data tier: database, cache, connection settings and secrets for the Django tasks -----------------
 data_clients = {"web": workloads.web_id, "batch": workloads.batch_id}
@@ -76,10 +93,51 @@ web_service = WebService("web-service", WebServiceArgs(
     repository_arn=registry.repository_arn, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
-    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets), opts=platform)
+    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets,
+    deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring)), opts=platform)
 pulumi.export("repository_url", registry.repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
 pulumi.export("service_name", web_service.service_name)
+
+# --- batch and delivery: scheduled jobs (same image, secrets and batch security group), the pipeline ------
+job_secrets = ContainerSecrets((*app_settings.container_secrets.secrets,
+                                *configured_secrets(ctx, settings.service.secrets, keys.data_key_arn)))
+jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
+    ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", settings.service.image_tag),
+    repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
+    subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
+    telemetry_key_arn=keys.telemetry_key_arn, environment=settings.service.environment, secrets=job_secrets,
+    user=settings.service.user, readonly_root_filesystem=settings.service.readonly_root_filesystem,
+    alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
+pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])
+pipeline = None
+if settings.pipeline.enabled:
+    pipeline = DeliveryPipeline("delivery-pipeline", DeliveryPipelineArgs(
+        ctx=ctx, settings=settings.pipeline, repository=settings.repository, data_key_arn=keys.data_key_arn,
+        telemetry_key_arn=keys.telemetry_key_arn, image_repository_url=registry.repository_url,
+        image_repository_arn=registry.repository_arn, image_repository_name=registry.repository_name,
+        cluster_arn=web_service.cluster_arn, service_name=web_service.service_name,
+        task_definition_family=web_service.task_definition_family, container_name=web_service.container_name,
+        task_role_arns=[web_service.execution_role_arn, web_service.task_role_arn],
+        subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
+        job_task_definition_families=[job.task_definition_family for job in jobs],
+        job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)]), opts=platform)
+    pulumi.export("pipeline_name", pipeline.pipeline_name)
+    # A new GitHub connection stays PENDING until its one-time console handshake (README).
+    pulumi.export("github_connection_arn", pipeline.connection_arn)
+    pulumi.export("github_connection_status", pipeline.connection_status)
+
+# --- operations: alarms on every tier, pipeline failure events, the dashboard -----------------------------
+monitoring = Monitoring("monitoring", MonitoringArgs(
+    ctx=ctx, settings=settings.monitoring, topic_arn=alarm_topic.topic_arn,
+    load_balancer=LoadBalancerTargets(load_balancer.arn_suffix, load_balancer.target_group_arn_suffix),
+    service=ServiceTargets(web_service.cluster_name, web_service.service_name),
+    database=DatabaseTargets(database.instance.identifier),
+    cache=CacheTargets(cache.replication_group.replication_group_id,
+                       member_cluster_ids(cache.member_clusters, settings.cache.nodes)),
+), opts=platform)
+pulumi.export("alarm_topic_arn", alarm_topic.topic_arn)
+pulumi.export("dashboard_name", monitoring.dashboard_name)
 
 pulumi.export("vpc_id", network.vpc_id)
 pulumi.export("private_subnet_ids", network.private_subnet_ids)

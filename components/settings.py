@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components import alarms as alarm_catalog
 from components import fargate, schedules, windows
 from components.subnets import TIERS, SubnetLayoutError, plan_subnets
 
@@ -106,6 +107,7 @@ DOMAIN_PATTERN = rf"(?=.{{4,253}}$)({_DNS_LABEL}\.)+[a-z]{{2,63}}"
 is_domain = matches(DOMAIN_PATTERN, "a lowercase DNS name such as app.example.com")
 is_san = matches(rf"(\*\.)?{DOMAIN_PATTERN}", "a lowercase DNS name, optionally starting with *.")
 is_email = matches(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "an e-mail address")
+is_https_url = matches(r"https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?", "an https:// URL")
 is_time_window = matches(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", "hh:mm-hh:mm in UTC")
 is_weekly_window = matches(
     r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d",
@@ -452,6 +454,43 @@ class PipelineSettings:
 @dataclass(frozen=True)
 class MonitoringSettings:
     alarm_emails: list[str] = setting([], "E-mail addresses subscribed to the alarm topic.", each(is_email))
+    webhooks: list[str] = setting([], "HTTPS endpoints subscribed to the alarm topic (set them with --secret: "
+                                      "webhook URLs often carry a token).", each(is_https_url), secret=True)
+    thresholds: dict[str, str] = setting({}, "Per-alarm threshold overrides, alarm key -> number in the unit of "
+                                             "the README alarms table; defaults per environment there.")
+    evaluation_periods: dict[str, str] = setting({}, "Per-alarm overrides of the periods that must all breach, "
+                                                     "alarm key -> integer (periods x period at most one day).")
+    disabled_alarms: list[str] = setting([], "Alarm keys not to create (README alarms table).",
+                                         each(one_of(*alarm_catalog.BY_KEY)))
+
+    def threshold(self, spec: alarm_catalog.AlarmSpec, production_like: bool) -> float:
+        """The configured threshold (in the spec's unit) for this environment."""
+        raw = self.thresholds.get(spec.key)
+        return float(raw) if raw is not None else spec.threshold.pick(production_like)
+
+    def periods(self, spec: alarm_catalog.AlarmSpec, production_like: bool) -> int:
+        raw = self.evaluation_periods.get(spec.key)
+        return int(raw) if raw is not None else int(spec.evaluation_periods.pick(production_like))
+
+    def enabled(self) -> list[alarm_catalog.AlarmSpec]:
+        return [spec for spec in alarm_catalog.ALARMS if spec.key not in self.disabled_alarms]
+
+    def problems(self, ctx: _Context) -> None:
+        known = "an alarm key: " + ", ".join(alarm_catalog.BY_KEY)
+        for key, raw in self.thresholds.items():
+            spec = alarm_catalog.BY_KEY.get(key)
+            if spec is None:
+                ctx.problem(ctx.key(f"thresholds.{key}"), raw, known)
+            elif alarm_catalog.parse_threshold(spec, raw) is None:
+                ctx.problem(ctx.key(f"thresholds.{key}"), raw, alarm_catalog.describe_limits(spec))
+        for key, raw in self.evaluation_periods.items():
+            spec = alarm_catalog.BY_KEY.get(key)
+            if spec is None:
+                ctx.problem(ctx.key(f"evaluation_periods.{key}"), raw, known)
+            elif not re.fullmatch(r"\d+", raw) or not 1 <= int(raw) <= spec.max_evaluation_periods:
+                ctx.problem(ctx.key(f"evaluation_periods.{key}"), raw,
+                            f"an integer from 1 to {spec.max_evaluation_periods} ({spec.period} s periods, "
+                            "one day at most)")
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from components import settings as s
 from components.settings import SECRET_NAME
-from components.web_service import readable_secret_arn
+from components.web_service import WebService, WebServiceArgs, readable_secret_arn
 from tests.harness import SECRET_PLACEHOLDER, Graph, run_stack, settings_error, statements
+from tests.isolated import arn, context, output, run_component
 
 CLUSTER = "aws:ecs/cluster:Cluster"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -179,7 +181,8 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
         (100, 200)
     assert service.inputs["taskDefinition"] == stack_graph.one(TASK).outputs["arn"]
     assert sorted(service.ignore_changes) == ["desiredCount", "taskDefinition"]  # pipeline + autoscaling own them
-    assert "alarms" not in service.inputs
+    alarms = service.inputs.get("alarms")  # given when the monitoring tier passes deployment alarm names
+    assert alarms is None or (alarms["enable"], alarms["rollback"]) == (True, True)
 
 
 def test_fargate_spot_in_dev_and_on_demand_in_prod(dev: Graph, prod: Graph):
@@ -263,3 +266,21 @@ def test_bad_service_settings_fail_before_any_resource(overrides: dict[str, str]
     error, graph = settings_error("dev", overrides)
     assert message in str(error)
     assert graph.resources == []
+
+
+def _isolated_service(alarm_names: tuple[str, ...]) -> Graph:
+    service_settings = s.load({"repository": "o/r", "dns": {"domain": "app.example.com", "zone_name": "example.com"}},
+                              "dev").service
+    return run_component(lambda: WebService("web", WebServiceArgs(
+        ctx=context("dev"), settings=service_settings, repository_url=output("123456789012.dkr.ecr/app"),
+        repository_arn=arn("ecr", "repository/app"), subnet_ids=["subnet-a", "subnet-b"],
+        security_group_id="sg-web", target_group_arn=arn("elasticloadbalancing", "targetgroup/tg/1"),
+        request_count_resource_label="app/alb/1/targetgroup/tg/1", log_key_arn=arn("kms", "key/telemetry"),
+        secrets_key_arn=arn("kms", "key/data"), deployment_alarm_names=alarm_names)))
+
+
+def test_deployment_alarms_roll_back_a_deployment_when_given():
+    with_alarms = _isolated_service(("django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"))
+    assert with_alarms.one(SERVICE).inputs["alarms"] == {
+        "alarmNames": ["django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"], "enable": True, "rollback": True}
+    assert "alarms" not in _isolated_service(()).one(SERVICE).inputs

@@ -210,6 +210,10 @@ class PlaceholderMocks(mocks.Mocks):
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "id": name}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
+        if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return {"arn": self._arn("cloudwatch", f"alarm:{name}")}
+        if typ == "aws:cloudwatch/eventRule:EventRule":
+            return {"arn": self._arn("events", f"rule/{name}")}
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"arn": self._arn("logs", f"log-group:{name}"), "id": name}
         if typ == "aws:ecs/cluster:Cluster":
