@@ -51,7 +51,7 @@ def options() -> Graph:
 
 
 def container(graph: Graph) -> dict:
-    (definition,) = json.loads(graph.one(TASK).inputs["containerDefinitions"])
+    (definition,) = json.loads(graph.one(TASK, "*-web-task").inputs["containerDefinitions"])
     return definition
 
 
@@ -67,9 +67,10 @@ def test_cluster_has_container_insights_and_both_fargate_capacity_providers(stac
 
 
 def test_task_definition_is_a_legal_fargate_size_per_environment(dev: Graph, prod: Graph, options: Graph):
-    sizes = [(g.one(TASK).inputs["cpu"], g.one(TASK).inputs["memory"]) for g in (dev, prod, options)]
+    tasks = [g.one(TASK, "*-web-task") for g in (dev, prod, options)]
+    sizes = [(t.inputs["cpu"], t.inputs["memory"]) for t in tasks]
     assert sizes == [("256", "512"), ("1024", "2048"), ("512", "1024")]
-    task = dev.one(TASK)
+    task = dev.one(TASK, "*-web-task")
     assert task.inputs["requiresCompatibilities"] == ["FARGATE"] and task.inputs["networkMode"] == "awsvpc"
 
 
@@ -80,7 +81,7 @@ def test_container_runs_the_registry_image_as_non_root_with_a_read_only_root(sta
     assert definition["portMappings"] == [{"containerPort": 8000, "protocol": "tcp", "name": "http"}]
     mounts = {m["containerPath"]: m["sourceVolume"] for m in definition["mountPoints"]}
     assert mounts["/tmp"] == "tmp"
-    volumes = {v["name"] for v in stack_graph.one(TASK).inputs["volumes"]}
+    volumes = {v["name"] for v in stack_graph.one(TASK, "*-web-task").inputs["volumes"]}
     assert set(mounts.values()) == volumes
 
 
@@ -106,7 +107,7 @@ def test_logs_go_to_an_encrypted_log_group_with_retention(stack_graph: Graph):
 def test_task_definition_holds_no_secret_in_its_environment(stack_graph: Graph):
     definition = container(stack_graph)
     assert not [e["name"] for e in definition["environment"] if SECRET_NAME.search(e["name"])]
-    assert SECRET_PLACEHOLDER not in stack_graph.one(TASK).inputs["containerDefinitions"]
+    assert SECRET_PLACEHOLDER not in stack_graph.one(TASK, "*-web-task").inputs["containerDefinitions"]
     secrets = {s["name"]: s["valueFrom"] for s in definition["secrets"]}
     assert {"DATABASE_PASSWORD", "DJANGO_SECRET_KEY", "REDIS_AUTH_TOKEN"} <= set(secrets)
     assert secrets["DATABASE_PASSWORD"].endswith(":password::")  # the JSON key, not the whole secret
@@ -179,7 +180,7 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
     assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == \
         (100, 200)
-    assert service.inputs["taskDefinition"] == stack_graph.one(TASK).outputs["arn"]
+    assert service.inputs["taskDefinition"] == stack_graph.one(TASK, "*-web-task").outputs["arn"]
     assert sorted(service.ignore_changes) == ["desiredCount", "taskDefinition"]  # pipeline + autoscaling own them
     alarms = service.inputs.get("alarms")  # given when the monitoring tier passes deployment alarm names
     assert alarms is None or (alarms["enable"], alarms["rollback"]) == (True, True)
