@@ -96,7 +96,7 @@ CHECKS: dict[str, Check] = {
     "repository": _text(_REPOSITORY, "a GitHub repository as owner/name, such as my-org/django-platform"),
     "system": _text(_SYSTEM, "2-12 lowercase letters and digits, starting with a letter"),
     "environments": _strings(_environment, "a non-empty list of " + ", ".join(ENVIRONMENTS), non_empty=True),
-    "regions": _strings(_text(_REGION, ""), "a list of AWS regions such as us-east-1", non_empty=False),
+    "regions": _strings(_text(_REGION, "an AWS region"), "a list of AWS regions such as us-east-1", non_empty=False),
     "main_branch": _text(_BRANCH, "a branch name such as main"),
     "prod_environment": _text(_GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, '.', '-', '_'"),
     "oidc_provider_arn": lambda v: None if v == "" or (isinstance(v, str) and _OIDC_ARN.fullmatch(v)) else

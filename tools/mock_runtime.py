@@ -208,6 +208,9 @@ class PlaceholderMocks(mocks.Mocks):
                     "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
         if typ == "aws:iam/role:Role":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "id": name}
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(inputs.get("url", "")).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -243,13 +246,14 @@ class PlaceholderMocks(mocks.Mocks):
         return {}
 
 
-def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = None,
+                      project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
     """Read Pulumi.<stack>.yaml into the CLI's wire form: `ns:key` -> string (JSON for objects).
 
     Secure values cannot be decrypted offline: they become UNKNOWN_SECRET and are listed as secret.
     Overrides use dotted paths below the project namespace (`service.cpu=512`) or `aws:region`.
     """
-    path = ROOT / f"Pulumi.{stack_name}.yaml"
+    path = project_dir / f"Pulumi.{stack_name}.yaml"
     document = yaml.safe_load(path.read_text()) or {}
     values: dict[str, Any] = dict(document.get("config") or {})
     secret_keys: list[str] = []
@@ -267,7 +271,7 @@ def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = Non
     values = {key: unseal(key, value) for key, value in values.items()}
     for dotted, raw in (overrides or {}).items():
         key, _, rest = dotted.partition(".") if ":" not in dotted.split(".")[0] else (dotted, "", "")
-        full = key if ":" in key else f"{PROJECT}:{key}"
+        full = key if ":" in key else f"{project_name(project_dir)}:{key}"
         parsed = yaml.safe_load(raw) if isinstance(raw, str) else raw
         if rest:
             target = values.setdefault(full, {})
@@ -281,33 +285,44 @@ def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = Non
     return wire, secret_keys
 
 
+def project_name(project_dir: Path) -> str:
+    """The `name:` of a project's Pulumi.yaml: the namespace of its config keys."""
+    if project_dir == ROOT:
+        return PROJECT
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
 def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
-              config: dict[str, str] | None = None, preview: bool = True) -> Graph:
+              config: dict[str, str] | None = None, preview: bool = True, project_dir: Path = ROOT) -> Graph:
     """Run __main__.py for a stack under the mocks and return its graph.
+
+    `project_dir` runs another Pulumi project of this repository (its Pulumi.yaml, stack files and
+    __main__.py), such as bootstrap/; by default the platform program at the repository root.
 
     `config` replaces the stack file entirely (wire form); `overrides` edit it. Exceptions raised by
     the program propagate; the partial graph is then on the exception as `graph`.
     """
     if config is None:
-        config, secret_keys = load_stack_config(stack_name, overrides)
+        config, secret_keys = load_stack_config(stack_name, overrides, project_dir=project_dir)
     else:
         secret_keys = []
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(PlaceholderMocks(region))
     _reset_runtime()
     runtime_config.set_all_config(dict(config), secret_keys)
-    mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack_name, preview=preview, monitor=monitor)
-    sys.path.insert(0, str(ROOT))
+    mocks.set_mocks(monitor.mocks, project=project_name(project_dir), stack=stack_name, preview=preview,
+                    monitor=monitor)
+    sys.path.insert(0, str(project_dir))
     try:
         def program() -> None:
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
         _sync_await(stack.run_pulumi_func(program))
     except BaseException as error:
         error.graph = monitor.graph  # type: ignore[attr-defined]
         raise
     finally:
-        sys.path.remove(str(ROOT))
+        sys.path.remove(str(project_dir))
     root = settings.get_root_resource()
     monitor.graph.outputs = _resolve_outputs(root)
     return monitor.graph
