@@ -17,6 +17,7 @@ import pytest
 
 from tests.harness import ACCOUNT_ID, Graph, Resource, run_stack, statements
 from tests.test_workflows import pulumi_calls, workflow
+from tools.analyzer import PolicyPackProcess, wire_resource
 
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "bootstrap"
 sys.path.insert(0, str(BOOTSTRAP))
@@ -345,3 +346,21 @@ def test_platform_iam_names_fall_inside_the_deploy_roles_scope(dev, prod, graph)
             name = resource.inputs.get("name")
             assert name, f"{resource.name}: give it a namer name, or the deploy role cannot manage it"
             assert any(fnmatch.fnmatch(f"{kind}/{name}", p.replace("role/", f"{kind}/")) for p in patterns), name
+
+
+# --- the organization's own guardrails -----------------------------------------------------------
+
+
+def test_bootstrap_passes_the_policy_pack_once_bootstrap_is_an_allowed_environment(graph):
+    """Everything but the naming rule holds as is; naming needs `bootstrap` among the environments."""
+    inputs = [wire_resource(r, stack="bootstrap") for r in graph.resources]
+    outputs = [wire_resource(r, state="outputs", stack="bootstrap") for r in graph.resources]
+    with PolicyPackProcess(BOOTSTRAP.parent / "policies", stack="bootstrap",
+                           project="django-platform-bootstrap") as pack:
+        pack.configure({"naming-convention": {"system": "django", "environment": "bootstrap"}})
+        default = pack.analyze_many(inputs) + pack.analyze_stack(outputs)
+        pack.configure({"naming-convention": {"system": "django", "environment": "bootstrap",
+                                              "environments": ["dev", "stg", "prod", "bootstrap"]}})
+        extended = pack.analyze_many(inputs) + pack.analyze_stack(outputs)
+    assert default and {d.policy for d in default} == {"naming-convention"}
+    assert extended == [], "\n".join(f"{d.policy} {d.urn}: {d.message}" for d in extended)
