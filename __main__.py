@@ -16,9 +16,11 @@ from components.monitoring import (
     AlarmTopicArgs,
     CacheTargets,
     DatabaseTargets,
+    JobTargets,
     LoadBalancerTargets,
     Monitoring,
     MonitoringArgs,
+    PipelineTargets,
     ServiceTargets,
     deployment_alarm_names,
     member_cluster_ids,
@@ -135,6 +137,9 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
     database=DatabaseTargets(database.instance.identifier),
     cache=CacheTargets(cache.replication_group.replication_group_id,
                        member_cluster_ids(cache.member_clusters, settings.cache.nodes)),
+    jobs=[JobTargets(job_settings.name, job.failure_rule_name, job.dead_letter_queue_name)
+          for job_settings, job in zip(settings.jobs, jobs, strict=True)],
+    pipeline=PipelineTargets(pipeline.pipeline_name) if pipeline else None,
 ), opts=platform)
 pulumi.export("alarm_topic_arn", alarm_topic.topic_arn)
 pulumi.export("dashboard_name", monitoring.dashboard_name)

@@ -15,7 +15,7 @@ import yaml
 from components import buildspecs
 from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.settings import load
-from tests.harness import Graph, settings_error, statements
+from tests.harness import Graph, run_stack, settings_error, statements
 from tests.isolated import arn, context, output, run_component
 
 PIPELINE = "aws:codepipeline/pipeline:Pipeline"
@@ -56,12 +56,12 @@ def build(env: str = "prod", **pipeline: str) -> Graph:
 
 
 @pytest.fixture(scope="module")
-def prod() -> Graph:
+def pipeline_prod() -> Graph:
     return build("prod")
 
 
 @pytest.fixture(scope="module")
-def dev() -> Graph:
+def pipeline_dev() -> Graph:
     return build("dev")
 
 
@@ -75,6 +75,10 @@ def action(graph: Graph, stage: str) -> dict[str, Any]:
     return only
 
 
+def variables(graph: Graph, purpose: str) -> dict[str, str]:
+    return {v["name"]: v["value"] for v in project(graph, purpose)["environment"]["environmentVariables"]}
+
+
 def policy(graph: Graph, role_glob: str) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in statements(graph.one(ROLE_POLICY, role_glob))}
 
@@ -86,20 +90,20 @@ def project(graph: Graph, purpose: str) -> dict[str, Any]:
 # --- pipeline shape ------------------------------------------------------------------------------------
 
 
-def test_stage_order_with_approval_in_prod_and_without_in_dev(prod: Graph, dev: Graph):
-    assert [s["name"] for s in stages(prod)] == ["Source", "Build", "Approval", "Migrate", "Deploy"]
-    assert [s["name"] for s in stages(dev)] == ["Source", "Build", "Migrate", "Deploy"]
-    assert action(prod, "Approval")["provider"] == "Manual"
+def test_stage_order_with_approval_in_prod_and_without_in_dev(pipeline_prod: Graph, pipeline_dev: Graph):
+    assert [s["name"] for s in stages(pipeline_prod)] == ["Source", "Build", "Approval", "Migrate", "Deploy"]
+    assert [s["name"] for s in stages(pipeline_dev)] == ["Source", "Build", "Migrate", "Deploy"]
+    assert action(pipeline_prod, "Approval")["provider"] == "Manual"
 
 
 def test_manual_approval_follows_the_setting():
     assert "Approval" in [s["name"] for s in stages(build("dev", manual_approval="true"))]
 
 
-def test_pipeline_is_v2_with_an_encrypted_artifact_store_and_a_branch_trigger(prod: Graph):
-    pipeline = prod.one(PIPELINE).inputs
+def test_pipeline_is_v2_with_an_encrypted_artifact_store_and_a_branch_trigger(pipeline_prod: Graph):
+    pipeline = pipeline_prod.one(PIPELINE).inputs
     assert pipeline["pipelineType"] == "V2"
-    bucket = prod.one(BUCKET)
+    bucket = pipeline_prod.one(BUCKET)
     assert pipeline["artifactStores"] == [{"location": bucket.outputs["bucket"], "type": "S3",
                                            "encryptionKey": {"id": DATA_KEY, "type": "KMS"}}]
     (trigger,) = pipeline["triggers"]
@@ -108,9 +112,9 @@ def test_pipeline_is_v2_with_an_encrypted_artifact_store_and_a_branch_trigger(pr
     assert trigger["gitConfiguration"]["pushes"] == [{"branches": {"includes": ["main"]}}]
 
 
-def test_source_is_the_configured_repository_and_branch_through_the_connection(prod: Graph):
-    source = action(prod, "Source")
-    connection = prod.one("aws:codeconnections/connection:Connection")
+def test_source_is_the_configured_repository_and_branch_through_the_connection(pipeline_prod: Graph):
+    source = action(pipeline_prod, "Source")
+    connection = pipeline_prod.one("aws:codeconnections/connection:Connection")
     assert connection.inputs["providerType"] == "GitHub" and connection.inputs["name"] == "django-prod-github-conn"
     assert source["provider"] == "CodeStarSourceConnection" and source["namespace"] == "SourceVariables"
     assert source["configuration"] == {"ConnectionArn": connection.outputs["arn"],
@@ -126,14 +130,14 @@ def test_an_existing_connection_is_used_instead_of_creating_one():
     assert policy(graph, "*-delivery-cp")["UseTheGitHubConnection"]["Resource"] == EXISTING_CONNECTION
 
 
-def test_build_tags_with_the_commit_migrate_and_deploy_use_its_image_definitions(prod: Graph):
-    build_action = action(prod, "Build")
+def test_build_tags_with_the_commit_migrate_and_deploy_use_its_image_definitions(pipeline_prod: Graph):
+    build_action = action(pipeline_prod, "Build")
     assert json.loads(build_action["configuration"]["EnvironmentVariables"]) == [
         {"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}]
     assert build_action["outputArtifacts"] == ["image"]
-    assert action(prod, "Migrate")["inputArtifacts"] == ["image"]
-    assert action(prod, "Migrate")["configuration"]["ProjectName"] == "django-prod-pipeline-migrate-cb"
-    deploy = action(prod, "Deploy")
+    assert action(pipeline_prod, "Migrate")["inputArtifacts"] == ["image"]
+    assert action(pipeline_prod, "Migrate")["configuration"]["ProjectName"] == "django-prod-pipeline-migrate-cb"
+    deploy = action(pipeline_prod, "Deploy")
     assert (deploy["category"], deploy["provider"]) == ("Deploy", "ECS")
     assert deploy["configuration"] == {"ClusterName": "django-prod-ecs", "ServiceName": "django-prod-web-svc",
                                        "FileName": "imagedefinitions.json"}
@@ -142,10 +146,10 @@ def test_build_tags_with_the_commit_migrate_and_deploy_use_its_image_definitions
 # --- artifact bucket ---------------------------------------------------------------------------------------
 
 
-def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only(prod: Graph):
-    bucket = prod.one(BUCKET)
+def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only(pipeline_prod: Graph):
+    bucket = pipeline_prod.one(BUCKET)
     assert bucket.inputs["bucket"] == "django-prod-pipeline-artifacts-123456789012-s3"
-    children = {r.type: r for r in prod.children(bucket)}
+    children = {r.type: r for r in pipeline_prod.children(bucket)}
     encryption = children["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]
     assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
         "sseAlgorithm": "aws:kms", "kmsMasterKeyId": DATA_KEY}
@@ -163,11 +167,11 @@ def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only(prod: G
 # --- CodeBuild projects -------------------------------------------------------------------------------------
 
 
-def test_build_project_is_privileged_encrypted_and_logs_to_the_encrypted_group(prod: Graph):
-    build_project = project(prod, "build")
+def test_build_project_is_privileged_encrypted_and_logs_to_the_encrypted_group(pipeline_prod: Graph):
+    build_project = project(pipeline_prod, "build")
     assert build_project["environment"]["privilegedMode"] is True
     assert build_project["encryptionKey"] == DATA_KEY
-    log_group = prod.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    log_group = pipeline_prod.one("aws:cloudwatch/logGroup:LogGroup").inputs
     assert log_group["kmsKeyId"] == TELEMETRY_KEY and log_group["retentionInDays"] == 365
     assert build_project["logsConfig"]["cloudwatchLogs"] == {"status": "ENABLED", "groupName": log_group["name"],
                                                              "streamName": "build"}
@@ -177,8 +181,8 @@ def test_build_project_is_privileged_encrypted_and_logs_to_the_encrypted_group(p
     assert build_project["source"] == {"type": "CODEPIPELINE", "buildspec": buildspecs.build_spec()}
 
 
-def test_migrate_project_is_not_privileged_and_gets_the_service_network_settings(prod: Graph):
-    migrate = project(prod, "migrate")
+def test_migrate_project_is_not_privileged_and_gets_the_service_network_settings(pipeline_prod: Graph):
+    migrate = project(pipeline_prod, "migrate")
     assert migrate["environment"]["privilegedMode"] is False
     assert migrate["encryptionKey"] == DATA_KEY
     variables = {v["name"]: v["value"] for v in migrate["environment"]["environmentVariables"]}
@@ -199,8 +203,8 @@ def test_migrate_command_comes_from_settings():
 # --- least privilege ------------------------------------------------------------------------------------------
 
 
-def test_build_role_pushes_to_exactly_the_repository(prod: Graph):
-    found = policy(prod, "*-pipeline-build-cb")
+def test_build_role_pushes_to_exactly_the_repository(pipeline_prod: Graph):
+    found = policy(pipeline_prod, "*-pipeline-build-cb")
     assert found["PushTheAppImage"]["Resource"] == REPOSITORY_ARN
     assert "ecr:PutImage" in found["PushTheAppImage"]["Action"]
     assert found["EcrLogin"] == {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
@@ -209,8 +213,8 @@ def test_build_role_pushes_to_exactly_the_repository(prod: Graph):
     assert found["ArtifactEncryption"]["Resource"] == DATA_KEY
 
 
-def test_migrate_role_runs_only_the_service_family_on_its_cluster_and_passes_only_task_roles(prod: Graph):
-    found = policy(prod, "*-pipeline-migrate-cb")
+def test_migrate_role_runs_only_the_service_family_on_its_cluster_and_passes_only_task_roles(pipeline_prod: Graph):
+    found = policy(pipeline_prod, "*-pipeline-migrate-cb")
     assert found["RunTheMigrationOnThisCluster"]["Resource"] == arn("ecs", "task-definition/django-prod-web-task:*")
     assert found["RunTheMigrationOnThisCluster"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
     assert found["ReadTheServicesTaskDefinition"]["Resource"] == SERVICE_ARN
@@ -225,15 +229,15 @@ def test_migrate_role_runs_only_the_service_family_on_its_cluster_and_passes_onl
                                                                         "ecs:RegisterTaskDefinition"}
 
 
-def test_pipeline_role_is_scoped_to_the_connection_projects_bucket_key_and_service(prod: Graph):
-    found = policy(prod, "*-delivery-cp")
-    assert found["UseTheGitHubConnection"]["Resource"] == prod.one(
+def test_pipeline_role_is_scoped_to_the_connection_projects_bucket_key_and_service(pipeline_prod: Graph):
+    found = policy(pipeline_prod, "*-delivery-cp")
+    assert found["UseTheGitHubConnection"]["Resource"] == pipeline_prod.one(
         "aws:codeconnections/connection:Connection").outputs["arn"]
     assert sorted(found["RunTheTwoBuildProjects"]["Resource"]) == sorted(
-        r.outputs["arn"] for r in prod.of_type(PROJECT))
+        r.outputs["arn"] for r in pipeline_prod.of_type(PROJECT))
     assert found["DeployTheWebService"]["Resource"] == SERVICE_ARN
     assert found["ArtifactEncryption"]["Resource"] == DATA_KEY
-    bucket_arn = prod.one(BUCKET).outputs["arn"]
+    bucket_arn = pipeline_prod.one(BUCKET).outputs["arn"]
     assert found["PipelineArtifacts"]["Resource"] == f"{bucket_arn}/*"
     assert sorted(found["PassOnlyTheTaskRoles"]["Resource"]) == sorted(WEB_ROLES)
     assert found["FollowTheDeployment"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
@@ -371,3 +375,44 @@ def test_build_spec_writes_image_definitions_with_the_container_name_and_commit_
     assert 'IMAGE_TAG="${COMMIT_ID:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"' in pre_build
     assert 'IMAGE_URI="$REPOSITORY_URI:$IMAGE_TAG"' in pre_build
     assert "docker push" in spec["phases"]["build"]["commands"][0]
+
+
+# --- wired into the stacks ------------------------------------------------------------------------------------
+
+
+def test_stacks_approve_only_in_prod(dev: Graph, prod: Graph):
+    assert [s["name"] for s in stages(dev)] == ["Source", "Build", "Migrate", "Deploy"]
+    assert [s["name"] for s in stages(prod)] == ["Source", "Build", "Approval", "Migrate", "Deploy"]
+
+
+def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph):
+    service = stack_graph.one("aws:ecs/service:Service")
+    cluster = stack_graph.one("aws:ecs/cluster:Cluster")
+    web_task = stack_graph.one("aws:ecs/taskDefinition:TaskDefinition", "*-web-task")
+    (web_container,) = json.loads(web_task.inputs["containerDefinitions"])
+    deploy = action(stack_graph, "Deploy")["configuration"]
+    assert deploy["ServiceName"] == service.outputs["name"]
+    assert deploy["ClusterName"] == cluster.outputs["name"]
+    build_variables = variables(stack_graph, "build")
+    assert build_variables["CONTAINER_NAME"] == web_container["name"]  # imagedefinitions.json names this container
+    repository = stack_graph.one("aws:ecr/repository:Repository")
+    assert build_variables["REPOSITORY_URI"] == repository.outputs["repositoryUrl"]
+    migrate = variables(stack_graph, "migrate")
+    private = [s.outputs["id"] for s in stack_graph.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    assert sorted(migrate["SUBNETS"].split(",")) == sorted(private)
+    assert migrate["CLUSTER"] == cluster.outputs["arn"]
+    assert migrate["JOB_FAMILIES"] == stack_graph.one(
+        "aws:ecs/taskDefinition:TaskDefinition", "*-job-clearsessions-task").inputs["family"]
+    # The service leaves its task definition to the pipeline, so `pulumi up` does not roll deployments back.
+    assert "taskDefinition" in service.ignore_changes
+
+
+def test_pipeline_can_be_disabled():
+    graph = run_stack("dev", {"pipeline.enabled": "false"})
+    assert graph.of_type(PIPELINE, PROJECT, "aws:codeconnections/connection:Connection") == []
+    assert "pipeline_name" not in graph.outputs and graph.of_type("aws:scheduler/schedule:Schedule")
+
+
+def test_connection_status_is_exported_for_the_handshake(dev: Graph):
+    assert dev.outputs["github_connection_status"]["value"] == "PENDING"
+    assert dev.outputs["github_connection_arn"]["value"].startswith("arn:aws:codeconnections:")

@@ -10,7 +10,7 @@ import pytest
 from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import JobSettings, load
 from components.workloads import ContainerSecret, ContainerSecrets
-from tests.harness import Graph, Resource, settings_error, statements
+from tests.harness import Graph, Resource, run_stack, settings_error, statements
 from tests.isolated import arn, context, output, run_component
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -65,8 +65,8 @@ def by_sid(found: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in found}
 
 
-def container(graph: Graph) -> dict[str, Any]:
-    (only,) = json.loads(graph.one(TASK_DEFINITION).inputs["containerDefinitions"])
+def container(graph: Graph, family_glob: str = "*-job-*-task") -> dict[str, Any]:
+    (only,) = json.loads(graph.one(TASK_DEFINITION, family_glob).inputs["containerDefinitions"])
     return only
 
 
@@ -149,8 +149,8 @@ def test_execution_role_pulls_from_the_repository_writes_its_log_group_and_reads
     assert found["ReadTheTasksSecrets"]["Resource"] == [SECRET]
     assert found["DecryptTheTasksSecrets"]["Resource"] == [DATA_KEY]
     # The task role starts empty: no inline policy at all.
-    assert [r.name for r in graph.of_type(ROLE_POLICY)] == ["django-dev-job-report-exec-role",
-                                                            "django-dev-job-report-scheduler-role"]
+    assert sorted(r.name for r in graph.of_type(ROLE_POLICY)) == ["django-dev-job-report-exec-role",
+                                                                  "django-dev-job-report-scheduler-role"]
 
 
 # --- the task ----------------------------------------------------------------------------------------------
@@ -261,3 +261,55 @@ def test_several_jobs_with_every_option_load():
     assert (report.timezone, report.enabled, report.retry_attempts, report.max_event_age_seconds) == \
         ("Europe/Paris", False, 0, 60)
     assert settings.jobs[0].timezone == "UTC" and settings.jobs[0].retry_attempts == 3
+
+
+# --- wired into the stacks ------------------------------------------------------------------------------------
+
+
+def test_stack_jobs_run_the_web_image_on_the_web_cluster_in_private_subnets_with_the_batch_group(
+        stack_graph: Graph):
+    schedule = stack_graph.one(SCHEDULE, "*-job-clearsessions-schedule").inputs
+    cluster = stack_graph.one("aws:ecs/cluster:Cluster")
+    assert schedule["target"]["arn"] == cluster.outputs["arn"]
+    network = schedule["target"]["ecsParameters"]["networkConfiguration"]
+    private = [s.outputs["id"] for s in stack_graph.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    assert sorted(network["subnets"]) == sorted(private) and network["assignPublicIp"] is False
+    (batch_group,) = [g for g in stack_graph.of_type("aws:ec2/securityGroup:SecurityGroup")
+                      if g.inputs.get("name", "").endswith("-batch-sg")]
+    assert network["securityGroups"] == [batch_group.outputs["id"]]
+    found = container(stack_graph, "*-job-clearsessions-task")
+    repository = stack_graph.one("aws:ecr/repository:Repository")
+    assert found["image"] == f"{repository.outputs['repositoryUrl']}:bootstrap"
+    assert found["command"] == ["python", "manage.py", "clearsessions"]
+    # The same data-tier secrets as the web service, as ECS secrets only.
+    assert {"DATABASE_PASSWORD", "DJANGO_SECRET_KEY", "REDIS_AUTH_TOKEN"} <= {s["name"] for s in found["secrets"]}
+    assert not {e["name"] for e in found["environment"]} & {s["name"] for s in found["secrets"]}
+
+
+def test_stack_job_failures_go_to_the_platform_alarm_topic(stack_graph: Graph):
+    target = stack_graph.one(TARGET, "*-job-clearsessions-failed-rule").inputs
+    topic = stack_graph.one("aws:sns/topic:Topic")
+    assert target["arn"] == topic.outputs["arn"]
+    # The topic's policy admits this stack's rules, and its key admits EventBridge (keys.py).
+    rule_name = stack_graph.one(RULE, "*-job-clearsessions-failed-rule").inputs["name"]
+    key = stack_graph.one("aws:kms/key:Key", "*-telemetry-kms")
+    (events,) = [s for s in statements(key) if "events.amazonaws.com" in str(s["Principal"])]
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(events["Action"])
+    assert any(rule_name.startswith(pattern.split("rule/")[1].rstrip("*"))
+               for pattern in events["Condition"]["ArnLike"]["aws:SourceArn"] if "rule/" in pattern)
+
+
+def test_several_jobs_from_config_each_get_their_schedule():
+    graph = run_stack_with_jobs([
+        {"name": "clearsessions", "schedule": "rate(1 day)", "command": ["python", "manage.py", "clearsessions"]},
+        {"name": "report", "schedule": "cron(0 9 ? * MON *)", "timezone": "Europe/Paris",
+         "command": ["python", "manage.py", "report"], "cpu": 512, "memory": 1024}])
+    schedules = {s.inputs["name"]: s.inputs for s in graph.of_type(SCHEDULE)}
+    assert set(schedules) == {"django-dev-job-clearsessions-schedule", "django-dev-job-report-schedule"}
+    assert schedules["django-dev-job-report-schedule"]["scheduleExpressionTimezone"] == "Europe/Paris"
+    report = graph.one(TASK_DEFINITION, "*-job-report-task").inputs
+    assert (report["cpu"], report["memory"]) == ("512", "1024")
+
+
+def run_stack_with_jobs(jobs: list[dict[str, Any]]) -> Graph:
+    return run_stack("dev", {"jobs": json.dumps(jobs)})
