@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def run_jactionlint(*files: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("jactionlint", path=str(BIN))
     assert exe, "jactionlint is missing: pip install -r requirements-dev.txt (make test does)"
     assert shutil.which("shellcheck", path=str(BIN)), "shellcheck is missing: pip install -r requirements-dev.txt"
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(ROOT)}  # shellcheck from the venv; no network needed
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": tempfile.gettempdir()}  # shellcheck from the venv; offline
     return subprocess.run([exe, "--no-color", "--strict-exit", *map(str, files)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
