@@ -670,7 +670,9 @@ def _convert(kind: Any, value: Any, key: str, check: Check | None, ctx: _Context
         return _INVALID
     problem = check(converted) if check else None
     if problem:
-        ctx.problem(key, converted, problem)
+        # A map's values may be exactly the secret a check is refusing: echo its keys only.
+        given = sorted(converted) if isinstance(converted, dict) else converted
+        ctx.problem(key, given, problem)
         return _INVALID
     return converted
 

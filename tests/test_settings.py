@@ -70,6 +70,12 @@ def test_error_message_names_key_value_and_what_is_allowed():
                             "expected one of single, one-per-az, none")
 
 
+def test_a_refused_map_is_echoed_without_its_values():
+    (problem,) = problems("dev", service={"environment": {"DB_PASSWORD": "hunter2", "DEBUG": "0"}})
+    assert problem.key == "service.environment" and "hunter2" not in str(problem)
+    assert problem.given == ["DB_PASSWORD", "DEBUG"] and "DB_PASSWORD" in problem.allowed
+
+
 def test_secret_keys_are_declared_in_the_schema():
     assert all(key in {k for k, _, _ in s.walk(s.StackSettings)} for key in s.secret_keys())
 
