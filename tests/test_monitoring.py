@@ -72,7 +72,7 @@ def subjects(graph: Graph) -> dict[str, list[Subject]]:
     for rule in graph.of_type(RULE):
         if rule.parent_type.endswith("ScheduledTask"):
             queue = next(q for q in graph.of_type("aws:sqs/queue:Queue") if q.parent == rule.parent)
-            job = graph.by_urn(rule.parent).name
+            job = graph.by_urn(rule.parent).name.removeprefix("job-")  # __main__ names them job-<name>
             found["job"].append((job, {"RuleName": rule.outputs["name"], "QueueName": queue.outputs["name"]},
                                  {"RuleName": rule.urn, "QueueName": queue.urn}))
     return found
@@ -200,6 +200,17 @@ def test_topic_policy_lets_only_this_stacks_alarms_and_rules_publish_over_tls(st
                for a in stack_graph.of_type(ALARM))
 
 
+def test_failed_pipeline_executions_are_published_to_the_topic(stack_graph: Graph):
+    pipeline = stack_graph.one("aws:codepipeline/pipeline:Pipeline")
+    rule = stack_graph.one(RULE, "*-monitoring-pipeline-failed-rule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["detail"] == {"state": ["FAILED"], "pipeline": [pipeline.outputs["name"]]}
+    assert pipeline.urn in rule.dependencies
+    target = stack_graph.one(TARGET, "*-monitoring-pipeline-failed-rule")
+    assert target.inputs["arn"] == stack_graph.one(TOPIC).outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs["name"]
+
+
 def test_no_subscriptions_by_default(stack_graph: Graph):
     assert stack_graph.of_type(SUBSCRIPTION) == []
 
@@ -212,6 +223,7 @@ OPTIONS = {
     "monitoring.thresholds": '{"alb_5xx_rate": 2.5, "db_free_storage": "4"}',
     "monitoring.evaluation_periods": '{"db_cpu": 6}',
     "monitoring.disabled_alarms": '["cache_evictions", "unhealthy_hosts"]',
+    "pipeline.enabled": "false",
 }
 
 
@@ -239,6 +251,11 @@ def test_threshold_and_period_overrides_reach_the_alarms(tuned: Graph):
     cpu = alarms["django-dev-monitoring-db-cpu-alarm"]
     assert cpu.inputs["evaluationPeriods"] == 6 == cpu.inputs["datapointsToAlarm"]
     assert "6 x 300 s" in cpu.inputs["alarmDescription"]
+
+
+def test_without_a_pipeline_there_is_no_pipeline_rule(tuned: Graph):
+    assert tuned.of_type("aws:codepipeline/pipeline:Pipeline") == []
+    assert [r for r in tuned.of_type(RULE) if r.parent_type.endswith("Monitoring")] == []
 
 
 def test_disabled_alarms_are_neither_created_nor_deployment_alarms(tuned: Graph):
