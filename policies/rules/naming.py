@@ -189,13 +189,18 @@ def convention_problems(name: NameValue, spec: NameSpec, system: str, env: str, 
     return []
 
 
-def _check_convention(resource: Resource, ctx: Context) -> Iterator[str]:
+def checked_name(resource: Resource) -> tuple[NameSpec, NameValue] | None:
+    """The type's naming spec and the name to check, or None (type not covered, or name unknown)."""
     spec = NAME_SPECS.get(resource.type)
-    if spec is None:
+    name = name_of(resource, spec) if spec is not None else None
+    return (spec, name) if spec is not None and name is not None else None
+
+
+def _check_convention(resource: Resource, ctx: Context) -> Iterator[str]:
+    found = checked_name(resource)
+    if found is None:
         return
-    name = name_of(resource, spec)
-    if name is None:
-        return
+    spec, name = found
     system = ctx.config.get("system") or ""
     environments = [e for e in ctx.config.get("environments") or [] if isinstance(e, str)]
     env = ctx.environment
@@ -255,13 +260,9 @@ def _aws_extra(kind: str, value: str, complete: bool) -> list[str]:
 
 
 def _check_limits(resource: Resource, ctx: Context) -> Iterator[str]:
-    spec = NAME_SPECS.get(resource.type)
-    if spec is None:
-        return
-    name = name_of(resource, spec)
-    if name is None:
-        return
-    yield from limit_problems(name, spec)
+    found = checked_name(resource)
+    if found is not None:
+        yield from limit_problems(found[1], found[0])
 
 
 CHECKED_TYPES = tuple(sorted(NAME_SPECS))

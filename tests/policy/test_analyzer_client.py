@@ -104,7 +104,7 @@ def test_wire_form_of_mock_runtime_values() -> None:
 
 
 def test_wire_resource_keeps_camel_case_inputs_and_edges(dev) -> None:
-    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup")
+    log_group = dev.one("aws:cloudwatch/logGroup:LogGroup", "*-net-flow-log")
     wire = wire_resource(log_group)
     assert "retentionInDays" in wire.props and "kmsKeyId" in wire.props  # recorded camelCase, as the engine sends
     assert isinstance(wire.props["retentionInDays"], float)
