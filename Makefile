@@ -27,6 +27,7 @@ test: lint typecheck
 
 docs: $(BIN)/.installed
 	$(BIN)/python -m tools.config_reference --write README.md
+	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
 
 clean:

@@ -50,7 +50,8 @@ platform = pulumi.ResourceOptions(providers=[provider])
 
 keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys), opts=platform)
 network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
-                                         flow_log_key_arn=keys.telemetry_key_arn), opts=platform)
+                                         flow_log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6),
+                  opts=platform)
 workloads = WorkloadSecurityGroups("workloads", WorkloadSecurityGroupsArgs(ctx=ctx, vpc_id=network.vpc_id),
                                    opts=platform)
 # The alarm topic comes first (scheduled jobs send their failure events to it); the alarms come last.

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 
 import pulumi
@@ -28,11 +30,18 @@ INTERFACE_ENDPOINTS = {
 }
 
 
+def ipv6_subnet(vpc_block: str, index: int) -> str:
+    """The index-th /64 of the VPC's Amazon-provided /56 (AWS requires /64 subnets)."""
+    base = ipaddress.IPv6Network(vpc_block)
+    return str(ipaddress.IPv6Network((int(base.network_address) + (index << 64), 64)))
+
+
 @dataclass
 class NetworkArgs:
     ctx: StackContext
     settings: NetworkSettings
     flow_log_key_arn: pulumi.Input[str]
+    ipv6: bool = False  # an Amazon-provided /56, one /64 per public subnet, for a dual-stack load balancer
 
 
 class Network(pulumi.ComponentResource):
@@ -54,6 +63,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=settings.cidr,
             enable_dns_hostnames=True,  # needed for private DNS of interface endpoints
             enable_dns_support=True,
+            assign_generated_ipv6_cidr_block=args.ipv6 or None,
             tags={"Name": ctx.namer.name("net", "vpc")},
             opts=self._child(),
         )
@@ -61,7 +71,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.DefaultSecurityGroup(ctx.namer.name("net", "sg", "default"), vpc_id=self.vpc.id,
                                      tags={"Name": ctx.namer.name("net", "sg", "default")}, opts=self._child())
 
-        public = self._subnets("public", plan.public)
+        public = self._subnets("public", plan.public, ipv6=args.ipv6)
         private = self._subnets("private", plan.private)
         isolated = self._subnets("isolated", plan.isolated)
         self.public_subnet_ids = [s.id for s in public]
@@ -73,6 +83,9 @@ class Network(pulumi.ComponentResource):
         public_table = self._route_table("public", public)
         aws.ec2.Route(ctx.namer.name("net", "route", "public-internet"), route_table_id=public_table.id,
                       destination_cidr_block="0.0.0.0/0", gateway_id=internet.id, opts=self._child())
+        if args.ipv6:
+            aws.ec2.Route(ctx.namer.name("net", "route", "public-internet-ipv6"), route_table_id=public_table.id,
+                          destination_ipv6_cidr_block="::/0", gateway_id=internet.id, opts=self._child())
 
         nat_ids = self._nat_gateways(settings.nat, public, internet)
         # One private route table per AZ whatever the NAT strategy, so changing it never replaces tables.
@@ -112,15 +125,17 @@ class Network(pulumi.ComponentResource):
                              f"available zones: {', '.join(zones)}")
         return sorted(zones)[:count]
 
-    def _subnets(self, tier: str, blocks: tuple[str, ...]) -> list[aws.ec2.Subnet]:
+    def _subnets(self, tier: str, blocks: tuple[str, ...], ipv6: bool = False) -> list[aws.ec2.Subnet]:
         subnets = []
-        for az, cidr in zip(self.availability_zones, blocks, strict=True):
+        for index, (az, cidr) in enumerate(zip(self.availability_zones, blocks, strict=True)):
             name = self._ctx.namer.name("net", "subnet", f"{tier}-{az}")
             subnets.append(aws.ec2.Subnet(
                 name,
                 vpc_id=self.vpc.id,
                 cidr_block=cidr,
                 availability_zone=az,
+                ipv6_cidr_block=self.vpc.ipv6_cidr_block.apply(functools.partial(ipv6_subnet, index=index))
+                if ipv6 else None,
                 map_public_ip_on_launch=False,  # nothing in this VPC should get a public IP implicitly
                 tags={"Name": name, "tier": tier},
                 opts=self._child(),

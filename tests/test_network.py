@@ -170,3 +170,19 @@ def test_endpoints_can_be_switched_off():
 def test_default_security_group_is_emptied(stack_graph: Graph):
     default = stack_graph.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert not default.inputs.get("ingress") and not default.inputs.get("egress")
+
+
+def test_ipv6_gives_public_subnets_a_64_each_and_a_route_to_the_internet():
+    graph = run_stack("dev", overrides={"dns.ipv6": "true"})
+    vpc = graph.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["assignGeneratedIpv6CidrBlock"] is True
+    blocks = [s.inputs["ipv6CidrBlock"] for s in subnets(graph, "public")]
+    assert sorted(blocks) == ["2600:1f18:1234:5600::/64", "2600:1f18:1234:5601::/64"]
+    assert not any("ipv6CidrBlock" in s.inputs for s in subnets(graph, "private") + subnets(graph, "isolated"))
+    public_routes = routes_of(graph, table_of(graph, subnets(graph, "public")[0]))
+    assert {r.inputs.get("destinationIpv6CidrBlock") for r in public_routes} == {None, "::/0"}
+    assert graph.one("aws:lb/loadBalancer:LoadBalancer").inputs["ipAddressType"] == "dualstack"
+
+
+def test_ipv4_only_by_default(dev: Graph):
+    assert "assignGeneratedIpv6CidrBlock" not in dev.one("aws:ec2/vpc:Vpc").inputs

@@ -242,7 +242,9 @@ class PlaceholderMocks(mocks.Mocks):
         if typ == "aws:route53/record:Record":
             return {"fqdn": inputs.get("name", name)}
         if typ == "aws:ec2/vpc:Vpc":
-            return {"defaultSecurityGroupId": "sg-default", "mainRouteTableId": "rtb-main"}
+            vpc = {"defaultSecurityGroupId": "sg-default", "mainRouteTableId": "rtb-main"}
+            return {**vpc, "ipv6CidrBlock": "2600:1f18:1234:5600::/56"} if inputs.get("assignGeneratedIpv6CidrBlock") \
+                else vpc
         return {}
 
 
