@@ -64,6 +64,8 @@ class Graph:
 
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # `ns:key`s whose `secure:` values could not be decrypted offline and hold UNKNOWN_SECRET instead
+    secret_config_keys: list[str] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -249,13 +251,14 @@ class PlaceholderMocks(mocks.Mocks):
 
 
 def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = None,
-                      project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
-    """Read Pulumi.<stack>.yaml into the CLI's wire form: `ns:key` -> string (JSON for objects).
+                      path: Path | None = None, project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """Read Pulumi.<stack>.yaml (or `path`, like the CLI's --config-file) into the CLI's wire form:
+    `ns:key` -> string (JSON for objects).
 
     Secure values cannot be decrypted offline: they become UNKNOWN_SECRET and are listed as secret.
     Overrides use dotted paths below the project namespace (`service.cpu=512`) or `aws:region`.
     """
-    path = project_dir / f"Pulumi.{stack_name}.yaml"
+    path = path or project_dir / f"Pulumi.{stack_name}.yaml"
     document = yaml.safe_load(path.read_text()) or {}
     values: dict[str, Any] = dict(document.get("config") or {})
     secret_keys: list[str] = []
@@ -295,7 +298,8 @@ def project_name(project_dir: Path) -> str:
 
 
 def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
-              config: dict[str, str] | None = None, preview: bool = True, project_dir: Path = ROOT) -> Graph:
+              config: dict[str, str] | None = None, preview: bool = True,
+              config_file: Path | None = None, project_dir: Path = ROOT) -> Graph:
     """Run __main__.py for a stack under the mocks and return its graph.
 
     `project_dir` runs another Pulumi project of this repository (its Pulumi.yaml, stack files and
@@ -305,11 +309,12 @@ def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
     the program propagate; the partial graph is then on the exception as `graph`.
     """
     if config is None:
-        config, secret_keys = load_stack_config(stack_name, overrides, project_dir=project_dir)
+        config, secret_keys = load_stack_config(stack_name, overrides, config_file, project_dir)
     else:
         secret_keys = []
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(PlaceholderMocks(region))
+    monitor.graph.secret_config_keys = list(secret_keys)
     _reset_runtime()
     runtime_config.set_all_config(dict(config), secret_keys)
     mocks.set_mocks(monitor.mocks, project=project_name(project_dir), stack=stack_name, preview=preview,
