@@ -19,7 +19,7 @@ import argparse
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tools.mock_runtime import Graph, Resource
@@ -209,75 +209,88 @@ def _ids(picture: Picture) -> dict[str, str]:
     return ids
 
 
-def mermaid(graph: Graph, main_types: Iterable[str] = MAIN_TYPES) -> str:
-    """A Mermaid flowchart: components as subgraphs, main resources as nodes, A --> B when A needs B."""
-    picture = build(graph, main_types)
-    ids = _ids(picture)
-    lines = ["flowchart LR"]
+@dataclass(frozen=True)
+class Syntax:
+    """How one diagram language writes each part; `_emit` walks the picture once for both languages."""
 
-    def label(text: str) -> str:
-        return text.replace('"', "#quot;")
+    header: list[str]
+    footer: list[str]
+    node: Callable[[str, str, str], str]  # id, type, name
+    open: Callable[[str, str], list[str]]  # id, title
+    holds: Callable[[str, list[str]], str]  # id, lines of what an otherwise empty component holds
+    close: str
+    edge: Callable[[str, str], str]
+
+
+def _emit(picture: Picture, syntax: Syntax) -> str:
+    ids = _ids(picture)
+    lines = list(syntax.header)
 
     def node(resource: Resource, indent: str) -> None:
-        lines.append(f'{indent}{ids[resource.urn]}["{label(short_type(resource.type))}<br/>{label(resource.name)}"]')
+        lines.append(indent + syntax.node(ids[resource.urn], short_type(resource.type), resource.name))
 
     def cluster(c: Cluster, indent: str) -> None:
-        title = f"{c.resource.name} ({short_type(c.resource.type)})"
-        lines.append(f'{indent}subgraph {ids[c.resource.urn]}["{label(title)}"]')
+        lines.extend(indent + line for line in syntax.open(ids[c.resource.urn],
+                                                           f"{c.resource.name} ({short_type(c.resource.type)})"))
         if not c.nodes and not c.clusters:
             # An empty subgraph renders as nothing; say what the component holds instead.
-            lines.append(f'{indent}  {ids[c.resource.urn]}_holds["{label("<br/>".join(c.summary()))}"]')
+            lines.append(indent + "  " + syntax.holds(f"{ids[c.resource.urn]}_holds", c.summary()))
         for n in c.nodes:
             node(n, indent + "  ")
         for inner in c.clusters:
             cluster(inner, indent + "  ")
-        lines.append(f"{indent}end")
+        lines.append(indent + syntax.close)
 
     for n in picture.top_nodes:
         node(n, "  ")
     for c in picture.top_clusters:
         cluster(c, "  ")
-    for a, b in picture.edges:
-        lines.append(f"  {ids[a.urn]} --> {ids[b.urn]}")
-    return "\n".join(lines) + "\n"
+    lines.extend(syntax.edge(ids[a.urn], ids[b.urn]) for a, b in picture.edges)
+    return "\n".join([*lines, *syntax.footer]) + "\n"
+
+
+def _mermaid_label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def _dot_quote(text: str) -> str:
+    """A DOT string; newlines become DOT's \\n line breaks."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+MERMAID = Syntax(
+    header=["flowchart LR"],
+    footer=[],
+    node=lambda id_, type_, name: f"{id_}[{_mermaid_label(f'{type_}<br/>{name}')}]",
+    open=lambda id_, title: [f"subgraph {id_}[{_mermaid_label(title)}]"],
+    holds=lambda id_, lines: f"{id_}[{_mermaid_label('<br/>'.join(lines))}]",
+    close="end",
+    edge=lambda a, b: f"  {a} --> {b}",
+)
+
+
+def _dot(title: str) -> Syntax:
+    return Syntax(
+        header=[f"digraph {_dot_quote(title)} {{", "  rankdir=LR;", "  compound=true;",
+                '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica"];',
+                '  graph [fontname="Helvetica", style=rounded];'],
+        footer=["}"],
+        node=lambda id_, type_, name: id_ + " [label=" + _dot_quote(type_ + "\n" + name) + "];",
+        open=lambda id_, title: [f"subgraph cluster_{id_} {{", f"  label={_dot_quote(title)};"],
+        holds=lambda id_, lines: id_ + " [label=" + _dot_quote("\n".join(lines)) + ", shape=plaintext];",
+        close="}",
+        edge=lambda a, b: f"  {a} -> {b};",
+    )
+
+
+def mermaid(graph: Graph, main_types: Iterable[str] = MAIN_TYPES) -> str:
+    """A Mermaid flowchart: components as subgraphs, main resources as nodes, A --> B when A needs B."""
+    return _emit(build(graph, main_types), MERMAID)
 
 
 def dot(graph: Graph, main_types: Iterable[str] = MAIN_TYPES, title: str = "platform") -> str:
     """Graphviz DOT: components as clusters, main resources as boxes, A -> B when A needs B."""
-    picture = build(graph, main_types)
-    ids = _ids(picture)
-
-    def quote(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = [f"digraph {quote(title)} {{", "  rankdir=LR;", "  compound=true;",
-             '  node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica"];',
-             '  graph [fontname="Helvetica", style=rounded];']
-
-    def node(resource: Resource, indent: str) -> None:
-        text = quote(short_type(resource.type))[:-1] + "\\n" + quote(resource.name)[1:]  # two lines
-        lines.append(f"{indent}{ids[resource.urn]} [label={text}];")
-
-    def cluster(c: Cluster, indent: str) -> None:
-        lines.append(f"{indent}subgraph cluster_{ids[c.resource.urn]} {{")
-        lines.append(f"{indent}  label={quote(f'{c.resource.name} ({short_type(c.resource.type)})')};")
-        if not c.nodes and not c.clusters:
-            holds = quote("\n".join(c.summary())).replace("\n", "\\n")
-            lines.append(f"{indent}  {ids[c.resource.urn]}_holds [label={holds}, shape=plaintext];")
-        for n in c.nodes:
-            node(n, indent + "  ")
-        for inner in c.clusters:
-            cluster(inner, indent + "  ")
-        lines.append(f"{indent}}}")
-
-    for n in picture.top_nodes:
-        node(n, "  ")
-    for c in picture.top_clusters:
-        cluster(c, "  ")
-    for a, b in picture.edges:
-        lines.append(f"  {ids[a.urn]} -> {ids[b.urn]};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _emit(build(graph, main_types), _dot(title))
 
 
 def render(graph: Graph, fmt: str, title: str = "platform") -> str:
