@@ -530,6 +530,10 @@ class StackSettings:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             ctx.problem("jobs", duplicates, "unique job names")
+        if self.service.pipeline_owns_deployments and not self.pipeline.enabled:
+            # Without the pipeline nothing else would ever roll out a new task definition.
+            ctx.problem("service.pipeline_owns_deployments", True,
+                        "false when pipeline.enabled is false, so `pulumi up` deploys service.image_tag")
 
 
 # --- loading --------------------------------------------------------------------------------------------

@@ -408,7 +408,7 @@ def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph)
 
 
 def test_pipeline_can_be_disabled():
-    graph = run_stack("dev", {"pipeline.enabled": "false"})
+    graph = run_stack("dev", {"pipeline.enabled": "false", "service.pipeline_owns_deployments": "false"})
     assert graph.of_type(PIPELINE, PROJECT, "aws:codeconnections/connection:Connection") == []
     assert "pipeline_name" not in graph.outputs and graph.of_type("aws:scheduler/schedule:Schedule")
 

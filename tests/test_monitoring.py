@@ -224,6 +224,7 @@ OPTIONS = {
     "monitoring.evaluation_periods": '{"db_cpu": 6}',
     "monitoring.disabled_alarms": '["cache_evictions", "unhealthy_hosts"]',
     "pipeline.enabled": "false",
+    "service.pipeline_owns_deployments": "false",
 }
 
 

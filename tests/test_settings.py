@@ -126,6 +126,7 @@ BAD_INPUTS = [
               "command: [y]}]"}, "jobs"),
     ({"pipeline.connection_arn": "arn:aws:s3:::bucket"}, "pipeline.connection_arn"),
     ({"monitoring.alarm_emails": "[ops-at-example.com]"}, "monitoring.alarm_emails"),
+    ({"pipeline.enabled": "false"}, "service.pipeline_owns_deployments"),  # nothing would deploy new images
 ]
 
 
