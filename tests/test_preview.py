@@ -101,6 +101,14 @@ def test_clean_run_exits_0_with_tree_counts_advisories_and_placeholder_note(
     assert "provider-computed values" in out and "placeholders" in out
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_readme_command_passes_the_real_policy_pack(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--stack", stack])  # `make preview [STACK=prod]`: default pack, policies/
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out[out.find("Policies:"):]
+    assert re.search(r"^    (✅|⚠️ ) \S+@v\S+ \(local: policies\)$", out, re.M)
+
+
 def test_mandatory_violation_exits_1_json_shape(pack: str, capsys: pytest.CaptureFixture[str], dev: Graph) -> None:
     code, out, _ = preview(capsys, "--policy-pack", pack, "--policy-pack-config", FORBID_NAT, "--json")
     assert code == EXIT_MANDATORY
