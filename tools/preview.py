@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import gc
 import json
 import re
 import sys
@@ -519,6 +520,10 @@ def json_report(result: Result, masker: Masker) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # pulumi-aws's modules and the program allocate millions of objects that all stay alive: with the
+    # default thresholds the cyclic GC rescans them again and again, about half of the run time (measured:
+    # dev 3.3 s -> 1.6 s). A short-lived command can afford the few cycles it leaves for later.
+    gc.set_threshold(100_000, 50, 100)
     try:
         args = parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a usage error (2, config-like)
