@@ -21,7 +21,19 @@ import pytest
 
 from tests.harness import SECRET_PLACEHOLDER, Graph
 from tools.mock_runtime import ROOT, UNKNOWN_SECRET
-from tools.preview import EXIT_CONFIG, EXIT_INTERNAL, EXIT_MANDATORY, EXIT_OK, MASK, Masker, display_type, main
+from tools.preview import (
+    EXIT_CONFIG,
+    EXIT_INTERNAL,
+    EXIT_MANDATORY,
+    EXIT_OK,
+    MASK,
+    Masker,
+    PreviewError,
+    config_overrides,
+    display_type,
+    main,
+    policy_config,
+)
 
 TEST_PACK = '''
 import os
@@ -173,8 +185,24 @@ def test_invalid_config_exits_2_naming_every_bad_key(pack: str, capsys: pytest.C
     assert "django-platform:network.az_count: got 9" in err and "django-platform:service.cpu: got 3" in err
 
 
+def test_config_pairs_and_policy_config_files(tmp_path: Path) -> None:
+    assert config_overrides(["django-platform:service.cpu=512", "aws:region=eu-west-1", "jobs=[]"]) == {
+        "service.cpu": "512", "aws:region": "eu-west-1", "jobs": "[]"}
+    with pytest.raises(PreviewError, match="KEY=VALUE") as caught:
+        config_overrides(["service.cpu", "=1"])
+    assert caught.value.code == EXIT_CONFIG and caught.value.keys == ["service.cpu", "=1"]
+    config = tmp_path / "policy.json"
+    config.write_text(FORBID_NAT)
+    assert policy_config(str(config)) == json.loads(FORBID_NAT) == policy_config(FORBID_NAT)
+    for bad in (str(tmp_path / "missing.json"), "[1]", "{"):
+        with pytest.raises(PreviewError) as caught:
+            policy_config(bad)
+        assert caught.value.code == EXIT_CONFIG
+
+
 def test_usage_and_policy_config_errors_exit_2(pack: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert preview(capsys, "--config", "no-equals-sign")[0] == EXIT_CONFIG
+    assert preview(capsys, "--policy-pack", str(Path(pack).parent))[0] == EXIT_CONFIG  # not a pack
     assert preview(capsys, "--stack", "nosuchstack")[0] == EXIT_CONFIG
     assert preview(capsys, "--policy-pack", pack, "--policy-pack-config", "{not json")[0] == EXIT_CONFIG
     code, out, _ = preview(capsys, "--policy-pack", pack, "--json",

@@ -271,7 +271,7 @@ def preview(args: argparse.Namespace) -> Result:
         configs = [policy_config(raw) for raw in args.policy_pack_config]
         for index, directory in enumerate(directories):
             if not (directory / "PulumiPolicy.yaml").is_file():
-                raise PreviewError(EXIT_INTERNAL, "policy-pack", f"{directory} is not a policy pack "
+                raise PreviewError(EXIT_CONFIG, "policy-config", f"--policy-pack {directory} is not a policy pack "
                                                                  "(no PulumiPolicy.yaml)")
             packs.append(PackRun(directory, configs[index] if index < len(configs) else {}))
 
