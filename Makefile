@@ -26,7 +26,7 @@ test: lint typecheck
 	$(BIN)/pytest -n 2
 
 docs: $(BIN)/.installed
-	$(BIN)/python -m tools.config_reference --write README.md
+	$(BIN)/python -m tools.config_reference --write
 	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
 
