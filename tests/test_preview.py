@@ -211,6 +211,17 @@ def test_usage_and_policy_config_errors_exit_2(pack: str, capsys: pytest.Capture
     assert code == EXIT_CONFIG and error["kind"] == "policy-config" and "forbidden-types.types" in error["message"]
 
 
+def test_a_program_that_raises_exits_2_with_the_error(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("the web tier needs a certificate")
+
+    monkeypatch.setattr("tools.preview.run_stack", failing)
+    code, out, err = preview(capsys, "--diagram", "dot")  # --diagram: no pack to start
+    assert code == EXIT_CONFIG and out == ""
+    assert "the program failed" in err and "ValueError: the web tier needs a certificate" in err
+
+
 def test_a_policy_that_crashes_is_an_internal_error(pack: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = preview(capsys, "--policy-pack", pack,
                            "--policy-pack-config", '{"explode": {"type": "aws:ec2/vpc:Vpc"}}')
