@@ -20,7 +20,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy components tools
+	$(BIN)/mypy components tools bootstrap benchmarks policies/rules
 
 test: lint typecheck
 	$(BIN)/pytest -n 2

@@ -21,8 +21,9 @@ PACK = Path(__file__).resolve().parent.parent / "policies"
 
 def scaled(count: int) -> tuple[list[WireResource], list[WireResource]]:
     graph = run_stack("dev")
-    base = [r for r in graph.resources]
-    inputs, outputs = [], []
+    base = list(graph.resources)
+    inputs: list[WireResource] = []
+    outputs: list[WireResource] = []
     copy = 0
     while len(inputs) < count:
         for resource in base:
