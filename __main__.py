@@ -74,12 +74,6 @@ pulumi.export("db_port", database.port)
 pulumi.export("redis_primary_endpoint", cache.primary_endpoint_address)
 pulumi.export("app_settings_path", app_settings.path)
 
-# Order of the tiers (each block is owned by one component module):
-#   data tier (Database, Cache, AppSettings -> ContainerSecrets)
-#   edge and web tier (Certificate, LoadBalancer, Registry, WebService)
-#   batch and delivery (ScheduledTask per job, DeliveryPipeline)
-#   operations (Monitoring)
-
 # --- edge and web tier: certificate, registry, load balancer, web service -------------------------
 certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
 registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
