@@ -44,18 +44,29 @@ def telemetry_service_statements(ctx: StackContext) -> list[dict]:
         "Resource": "*",
         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*")}},
     }
-    publishers = {
-        "Sid": "AlarmsAndEventsPublishToEncryptedTopicsAndQueues",
+    alarms = {
+        "Sid": "CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics",
         "Effect": "Allow",
-        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
         "Resource": "*",
         "Condition": {
             "StringEquals": {"aws:SourceAccount": ctx.account_id},
-            "ArnLike": {"aws:SourceArn": [ctx.arn("cloudwatch", "alarm:*"), ctx.arn("events", "rule/*")]},
+            "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
         },
     }
-    return [logs, publishers]
+    # No aws:SourceAccount / aws:SourceArn here: the SNS guide (sns-key-management, "compatibility with AWS
+    # services") says they are not supported in a key policy for EventBridge delivering to an encrypted topic,
+    # so such a condition would deny every delivery (rule targets and their dead-letter queues alike). Which
+    # rules may publish is confined by the topic's and the queues' own policies (aws:SourceArn there).
+    events = {
+        "Sid": "EventBridgeDeliversToEncryptedTopicsAndQueues",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+    return [logs, alarms, events]
 
 
 class Keys(pulumi.ComponentResource):

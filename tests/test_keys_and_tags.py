@@ -38,11 +38,17 @@ def test_telemetry_key_admits_services_only_for_this_account_and_region(stack_gr
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert logs["Condition"] == {"ArnLike": {
         "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:*"}}
-    publishers = by_sid["AlarmsAndEventsPublishToEncryptedTopicsAndQueues"]
-    assert publishers["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
-    assert all(arn.startswith("arn:aws:") and f":us-east-1:{ACCOUNT_ID}:" in arn
-               for arn in publishers["Condition"]["ArnLike"]["aws:SourceArn"])
-    assert "kms:*" not in str(publishers["Action"]) and "kms:*" not in str(logs["Action"])
+    alarms = by_sid["CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+                                   "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:*"}}
+    # EventBridge's KMS requests for an encrypted topic carry no aws:SourceAccount / aws:SourceArn (SNS guide,
+    # sns-key-management): a condition on them would silently drop every rule's notification.
+    events = by_sid["EventBridgeDeliversToEncryptedTopicsAndQueues"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in events
+    for statement in (logs, alarms, events):
+        assert "kms:*" not in str(statement["Action"])
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} == set(alarms["Action"]) == set(events["Action"])
 
 
 def test_every_resource_uses_the_tagged_provider(stack_graph: Graph):

@@ -6,6 +6,7 @@ identifier, the replication group's member clusters, ...), so a dimension that p
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -175,9 +176,14 @@ def test_topic_is_encrypted_with_the_telemetry_key_whose_policy_admits_alarms_an
     key = stack_graph.one("aws:kms/key:Key", "*telemetry*")
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     assert key.urn in topic.dependencies
-    (grant,) = [s for s in statements(key)
-                if set(s["Principal"].get("Service", ())) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}]
-    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grant["Action"])
+    grants = {s["Principal"]["Service"]: s for s in statements(key) if "Service" in s["Principal"]}
+    for publisher in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(grants[publisher]["Action"])
+    # The alarm ARNs match the CloudWatch grant's condition; EventBridge's grant may carry no aws:Source*
+    # condition (its KMS requests for an encrypted topic have none: every rule notification would be dropped).
+    pattern = grants["cloudwatch.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert all(fnmatch.fnmatchcase(a.outputs["arn"], pattern) for a in stack_graph.of_type(ALARM))
+    assert "Condition" not in grants["events.amazonaws.com"]
 
 
 def test_topic_policy_lets_only_this_stacks_alarms_and_rules_publish_over_tls(stack_graph: Graph):
