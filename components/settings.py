@@ -642,7 +642,10 @@ def _build(section: type, raw: Any, ctx: _Context) -> Any:
         if isinstance(default, PerEnv):
             default = default.for_env(ctx.env)
         value = raw.get(f.name, default)
+        reported = len(ctx.found)
         values[f.name] = _convert(hints[f.name], value, key, f.metadata.get("check"), ctx)
+        if f.metadata.get("secret"):
+            _redact(ctx.found, reported, value)
     if any(v is _INVALID for v in values.values()):
         return None
     built = section(**values)
@@ -651,6 +654,19 @@ def _build(section: type, raw: Any, ctx: _Context) -> Any:
 
 
 _INVALID = object()
+
+
+def _redact(problems: list[Problem], start: int, value: Any) -> None:
+    """A secret key's value (e.g. a webhook URL with its token) must not reach the CLI output or CI logs."""
+    parsed = _parse_json(value)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    secrets = sorted({str(v) for v in [value, *items] if v not in (None, "")}, key=len, reverse=True)
+    for index in range(start, len(problems)):
+        problem = problems[index]
+        allowed = problem.allowed
+        for secret in secrets:
+            allowed = allowed.replace(secret, "[secret]")
+        problems[index] = Problem(problem.key, "[secret]" if problem.given is not None else None, allowed)
 
 
 def _convert(kind: Any, value: Any, key: str, check: Check | None, ctx: _Context) -> Any:

@@ -325,6 +325,14 @@ def test_bad_monitoring_settings_name_the_key_and_what_is_allowed(monitoring: di
     assert problem.startswith(f"django-platform:{key}: ") and allowed in problem, problem
 
 
+def test_a_bad_webhook_is_reported_without_its_token():
+    # monitoring.webhooks is a secret key: the error (printed by the CLI, kept in CI logs) must not echo it.
+    for given in (["http://hooks.example.com/services/T0/B0/SECRETTOKEN"], "https://hooks.example.com/SECRETTOKEN"):
+        (problem,) = _problems({"webhooks": given})
+        assert problem.startswith("django-platform:monitoring.webhooks: ") and "SECRETTOKEN" not in problem, problem
+        assert "[secret]" in problem
+
+
 def test_a_bad_threshold_stops_the_program_before_any_resource():
     error, graph = settings_error("prod", overrides={"monitoring.thresholds": '{"cache_memory": 150}'})
     assert "monitoring.thresholds.cache_memory" in str(error)
