@@ -96,10 +96,11 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=self._child(depends_on=log_dependencies),  # AWS checks it can write a test object
         )
 
-        tg_name = ctx.namer.name("web", "tg")
+        # A changed port replaces the target group (port is create-only); Pulumi creates the new one before
+        # deleting the old, so the physical name carries the port: a fixed name would collide with itself.
         self.target_group = aws.lb.TargetGroup(
-            tg_name,
-            name=tg_name,
+            ctx.namer.name("web", "tg"),
+            name=ctx.namer.name("web", "tg", str(args.target_port)),
             target_type="ip",  # Fargate tasks register by ENI address
             protocol="HTTP",
             port=args.target_port,

@@ -13,9 +13,16 @@ What the seed and the tools' users learned the hard way, and where it is handled
 - The pipeline registers new task definition revisions: with `pipeline_owns_deployments` the service
   ignores `taskDefinition`, so `pulumi up` never reverts a deployment (pulumi-aws #1982). The service
   always ignores `desiredCount`, which autoscaling owns after creation.
-- Read-only root filesystem with a writable /tmp (gunicorn's worker heartbeat files live there); with
-  ECS Exec the SSM agent also needs /var/lib/amazon/ssm and /var/log/amazon/ssm writable
-  (containers-roadmap #1359), which get task-scoped volumes too.
+- Read-only root filesystem with a task-scoped volume on /tmp (gunicorn's worker heartbeat files live
+  there). Fargate creates such a volume owned by root with mode 0755 unless the image declares
+  `VOLUME ["/tmp"]` (then the image's /tmp, 1777, is copied): a non-root user can write /tmp only when
+  the Dockerfile declares it (ECS guide, "Bind mounts"; containers-roadmap #938). With ECS Exec the
+  agent, which runs as root, also needs /managed-agents, /var/lib/amazon/ssm and /var/log/amazon/ssm
+  writable (containers-roadmap #1359, amazon-ecs-exec-checker #71), which get task-scoped volumes too.
+- Switching between FARGATE and FARGATE_SPOT changes the capacity provider strategy, which the provider
+  can only update in place with `force_new_deployment`; otherwise it replaces the service, and the
+  replacement, created before the old one is deleted, collides with its fixed name. The price: every
+  in-place change of the service (not of its tags) also rolls its tasks.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from components.workloads import ContainerSecret, ContainerSecrets
 CONTAINER_NAME = "django"
 # Writable task-scoped volumes when the root filesystem is read-only: name -> mount path.
 SCRATCH_VOLUMES = {"tmp": "/tmp"}
-EXEC_AGENT_VOLUMES = {"ssm-agent-state": "/var/lib/amazon/ssm", "ssm-agent-logs": "/var/log/amazon/ssm"}
+EXEC_AGENT_VOLUMES = {"managed-agents": "/managed-agents", "ssm-agent-state": "/var/lib/amazon/ssm",
+                      "ssm-agent-logs": "/var/log/amazon/ssm"}
 SCALE_IN_COOLDOWN = 300  # seconds: slow to give capacity back
 SCALE_OUT_COOLDOWN = 60  # seconds: quick to add it
 
@@ -287,6 +295,7 @@ class WebService(pulumi.ComponentResource):
             deployment_maximum_percent=settings.max_percent,
             alarms=alarms,
             enable_execute_command=settings.exec,
+            force_new_deployment=True,  # capacity provider changes in place, not by replacement (module doc)
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             opts=self._child(depends_on=[self._capacity], ignore_changes=ignored),

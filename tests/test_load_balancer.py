@@ -94,7 +94,7 @@ def test_http_listener_only_redirects_to_https(stack_graph: Graph):
 def test_target_group_is_ip_with_the_default_health_check(dev: Graph):
     tg = dev.one(TARGET_GROUP)
     assert (tg.inputs["targetType"], tg.inputs["protocol"], tg.inputs["port"]) == ("ip", "HTTP", 8000)
-    assert tg.inputs["deregistrationDelay"] == 60 and len(tg.inputs["name"]) <= 32
+    assert tg.inputs["deregistrationDelay"] == 60 and tg.inputs["name"] == "django-dev-web-8000-tg"
     assert tg.inputs["healthCheck"] == {"enabled": True, "protocol": "HTTP", "port": "traffic-port",
                                         "path": "/healthz/", "matcher": "200", "interval": 15, "timeout": 5,
                                         "healthyThreshold": 2, "unhealthyThreshold": 3}

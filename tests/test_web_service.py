@@ -89,7 +89,8 @@ def test_ecs_exec_gets_writable_agent_directories_only_when_on(dev: Graph, prod:
     def paths(graph: Graph) -> set[str]:
         return {m["containerPath"] for m in container(graph)["mountPoints"]}
 
-    assert paths(dev) == {"/tmp", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"}  # exec on in dev
+    # exec on in dev: the three paths the root-run agent writes (containers-roadmap #1359)
+    assert paths(dev) == {"/tmp", "/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"}
     assert paths(prod) == {"/tmp"}
 
 
@@ -181,6 +182,9 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
     assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == \
         (100, 200)
     assert service.inputs["taskDefinition"] == stack_graph.one(TASK, "*-web-task").outputs["arn"]
+    # Without it the provider replaces the service when service.spot flips the capacity provider, and the
+    # replacement collides with the fixed service name (terraform-provider-aws capacityProviderStrategyCustomizeDiff).
+    assert service.inputs["forceNewDeployment"] is True
     assert sorted(service.ignore_changes) == ["desiredCount", "taskDefinition"]  # pipeline + autoscaling own them
     alarms = service.inputs.get("alarms")  # given when the monitoring tier passes deployment alarm names
     assert alarms is None or (alarms["enable"], alarms["rollback"]) == (True, True)
@@ -221,7 +225,9 @@ def test_service_options_follow_settings(options: Graph):
     assert definition["command"] == ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8080"]
     assert definition["readonlyRootFilesystem"] is False and definition["mountPoints"] == []
     assert definition["portMappings"][0]["containerPort"] == 8080
-    assert options.one("aws:lb/targetGroup:TargetGroup").inputs["port"] == 8080
+    tg = options.one("aws:lb/targetGroup:TargetGroup")
+    # port is create-only: the replacement is created first, so its name must differ from the old one's
+    assert (tg.inputs["port"], tg.inputs["name"], tg.name) == (8080, "django-dev-web-8080-tg", "django-dev-web-tg")
     assert {e["name"]: e["value"] for e in definition["environment"]} == {
         "DJANGO_SETTINGS_MODULE": "config.settings.prod", "FEATURE_X": "on"}
     target = options.one(SCALING_TARGET)
