@@ -99,8 +99,9 @@ class Cache(pulumi.ComponentResource):
                 destination=slow_log.name, destination_type="cloudwatch-logs", log_format="json",
                 log_type="slow-log")],
             tags={"Name": self.replication_group_id},
-            # The token is generated on every run; keep the one the group was created with (the secret
-            # version keeps the same one). Rotate deliberately: see README "Data tier and secrets".
+            # The token is the one stored in the secret version (generated once, kept by ignore_changes);
+            # ignore_changes here too, so a deliberate rotation outside Pulumi is not undone. Rotate
+            # deliberately: see README "Data tier and secrets".
             opts=ctx.stateful(pulumi.ResourceOptions(parent=self, ignore_changes=["authToken"])),
         )
 

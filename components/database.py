@@ -2,7 +2,9 @@
 
 - Reachable only from the web and batch task security groups, on the engine's port.
 - The parameter group forces TLS (`rds.force_ssl` / `require_secure_transport`); its name carries the
-  family, so a major upgrade creates the new group before the old one is deleted.
+  family, so a major upgrade creates the new group before the old one is deleted. In production-like
+  stacks the upgrade waits for the maintenance window and the old group stays attached until then, so
+  Pulumi forgets the old group instead of deleting it (RDS refuses to delete a group in use).
 - Storage, Performance Insights and the master password secret are encrypted with the data key. The
   master password is created and kept by RDS in Secrets Manager (`manage_master_user_password`): it
   is never in config or in Pulumi state; tasks read it through the secret's `username`/`password` keys.
@@ -28,14 +30,18 @@ class Engine:
     port: int
     family_prefix: str  # parameter group family = prefix + major version: postgres16, mysql8.4
     tls_parameter: str  # the parameter that refuses unencrypted connections
+    tls_apply_method: str  # RDS refuses "immediate" for a static parameter (InvalidParameterCombination)
     log_exports: tuple[str, ...]  # CloudWatch Logs exports RDS offers for the engine
 
 
 ENGINES = {
-    # rds.force_ssl defaults to 1 only from PostgreSQL 15; set it for every version.
-    "postgres": Engine(5432, "postgres", "rds.force_ssl", ("postgresql", "upgrade")),
+    # rds.force_ssl defaults to 1 only from PostgreSQL 15; set it for every version. RDS for PostgreSQL
+    # treats it as static ("cannot use immediate apply method for static parameter"); pending-reboot is
+    # accepted for static and dynamic parameters alike. The group is attached when the instance is
+    # created (or upgraded, which restarts it), so the value is in force from the start.
+    "postgres": Engine(5432, "postgres", "rds.force_ssl", "pending-reboot", ("postgresql", "upgrade")),
     # require_secure_transport is OFF by default up to MySQL 8.4; it is dynamic (no reboot).
-    "mysql": Engine(3306, "mysql", "require_secure_transport", ("error", "slowquery")),
+    "mysql": Engine(3306, "mysql", "require_secure_transport", "immediate", ("error", "slowquery")),
 }
 PERFORMANCE_INSIGHTS_DAYS = 7  # the free retention tier
 
@@ -75,8 +81,9 @@ class Database(pulumi.ComponentResource):
         parameter_group = aws.rds.ParameterGroup(
             pg_name, name=pg_name, family=family, description=f"{family}: TLS required",
             parameters=[aws.rds.ParameterGroupParameterArgs(name=engine.tls_parameter, value="1",
-                                                            apply_method="immediate")],
-            opts=child)
+                                                            apply_method=engine.tls_apply_method)],
+            # prod: a major upgrade waits for the maintenance window, the old group stays in use until then
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=ctx.production_like))
 
         self.instance_identifier = namer.name("db", "rds")
         # RDS writes each export to /aws/rds/instance/<id>/<export>; created here first, it is encrypted.

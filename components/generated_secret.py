@@ -5,6 +5,9 @@ never in config, and it is wrapped as a Pulumi secret at once, so the only place
 state are the secret version (and whatever the caller hands it to, such as the ElastiCache AUTH
 token), both encrypted there. The invoke answers with a new value on every run; `ignore_changes`
 on the secret version keeps the first one, so `pulumi up` never rotates it by accident.
+Callers get the value the secret version holds (its `secret_string` output), not the invoke's: a
+consumer created on a later run (say the replication group, after its first creation failed) gets
+the stored value, not a fresh one the secret never saw.
 Alphanumerics only: the ElastiCache AUTH token allows few punctuation characters (! & # $ ^ < > -),
 and a value without punctuation survives URLs (`rediss://:token@host`) and shells unquoted.
 """
@@ -26,7 +29,7 @@ PRODUCTION_RECOVERY_DAYS = 30
 @dataclass(frozen=True)
 class GeneratedSecret:
     arn: pulumi.Output[str]
-    value: pulumi.Output[str]  # secret-wrapped; hand it only to inputs the provider stores as secrets
+    value: pulumi.Output[str]  # what the secret holds, secret-wrapped; hand it only to inputs stored as secrets
 
 
 def generated_secret(ctx: StackContext, component: str, purpose: str, description: str,
@@ -47,10 +50,17 @@ def generated_secret(ctx: StackContext, component: str, purpose: str, descriptio
         recovery_window_in_days=PRODUCTION_RECOVERY_DAYS if ctx.production_like else 0,
         opts=ctx.stateful(pulumi.ResourceOptions(parent=parent)),
     )
-    aws.secretsmanager.SecretVersion(
+    version = aws.secretsmanager.SecretVersion(
         name,
         secret_id=secret.id,
         secret_string=value,
         opts=ctx.stateful(pulumi.ResourceOptions(parent=secret, ignore_changes=["secretString"])),
     )
-    return GeneratedSecret(arn=secret.arn, value=value)
+    stored: pulumi.Output[str] = pulumi.Output.secret(version.secret_string.apply(_stored_value))
+    return GeneratedSecret(arn=secret.arn, value=stored)
+
+
+def _stored_value(value: str | None) -> str:
+    if not value:
+        raise ValueError("the secret version reported no secret_string although one was written")
+    return value

@@ -43,6 +43,10 @@ def test_auth_token_is_generated_secret_and_the_same_one_is_stored_in_secrets_ma
     assert version.inputs["secretString"] == token  # the same value, still wrapped as a secret
     # A new random value on every run must not rotate the token by accident.
     assert "authToken" in rg.ignore_changes and "secretString" in version.ignore_changes
+    # The group takes the token the secret version holds, not a fresh invoke result: when the group is
+    # created on a later run (its first creation failed), it still gets the value the tasks will read.
+    assert version.urn in rg.dependencies
+    assert token == version.outputs["secretString"]
 
 
 def test_cache_lives_in_the_isolated_subnets(stack_graph: Graph):
