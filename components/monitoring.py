@@ -29,6 +29,7 @@ from components.naming import Namer
 from components.settings import MonitoringSettings
 
 COMPONENT = "monitoring"
+WEBHOOK_CONFIRMATION_MINUTES = 2  # how long `pulumi up` waits for an HTTPS endpoint to confirm its subscription
 
 
 # --- names, computable before any resource exists --------------------------------------------------------
@@ -122,9 +123,13 @@ class AlarmTopic(pulumi.ComponentResource):
                 opts=child))
         for url in settings.webhooks:
             # The URL usually carries a token: keep it a secret in state and out of the logical name.
+            # SNS delivers nothing until the endpoint confirms (it must visit the SubscribeURL it is sent);
+            # endpoint_auto_confirms makes the provider wait for that and fail `pulumi up` when it does not
+            # happen (a chat incoming-webhook URL, say) instead of leaving a silent, undeletable pending one.
             self.subscriptions.append(aws.sns.TopicSubscription(
                 f"{name}-webhook-{_digest(url)}", topic=self.topic.arn, protocol="https",
-                endpoint=pulumi.Output.secret(url), opts=child))
+                endpoint=pulumi.Output.secret(url), endpoint_auto_confirms=True,
+                confirmation_timeout_in_minutes=WEBHOOK_CONFIRMATION_MINUTES, opts=child))
         self.register_outputs({"topic_arn": self.topic_arn})
 
 

@@ -248,6 +248,9 @@ def test_email_and_webhook_subscriptions_with_the_webhook_kept_secret(tuned: Gra
     (hook,) = [s for s in subscriptions if s.inputs["protocol"] == "https"]
     assert hook.inputs["endpoint"]["value"] == "https://hooks.example.com/services/T0/B0/abc"
     assert hook.inputs["endpoint"]["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270"
+    # An endpoint that never confirms fails `pulumi up` rather than leaving a pending subscription behind.
+    assert hook.inputs["endpointAutoConfirms"] is True and hook.inputs["confirmationTimeoutInMinutes"] == 2
+    assert all("endpointAutoConfirms" not in s.inputs for s in subscriptions if s.inputs["protocol"] == "email")
     assert not any("hooks.example.com" in r.name or "ops@" in r.name for r in tuned.resources)
 
 

@@ -28,9 +28,18 @@ INTRO = """\
 
 - **Topic**: one SNS topic, `{system}-{env}-monitoring-alarms-sns`, encrypted with the telemetry KMS key.
   Its policy lets only this account's CloudWatch alarms (`alarm:{system}-{env}-*`) and EventBridge rules
-  (`rule/{system}-{env}-*`) publish, over TLS. Subscriptions come from `monitoring.alarm_emails` (each
-  address confirms by e-mail) and `monitoring.webhooks` (HTTPS endpoints; set them with
-  `pulumi config set --secret`, the URL is kept secret in state).
+  (`rule/{system}-{env}-*`) publish, over TLS. The key's policy lets CloudWatch use it for this
+  account's alarms; EventBridge's grant has no source condition, because AWS does not support one
+  for EventBridge delivering to an encrypted topic (the topic policy still admits only this stack's rules).
+- **Subscriptions**: `monitoring.alarm_emails` subscribes each address; it receives nothing until
+  someone clicks the link in the AWS confirmation e-mail. An address removed from config before it
+  was confirmed leaves Pulumi's state but stays in AWS as "pending confirmation" (AWS refuses to
+  delete unconfirmed subscriptions; SNS removes them itself after 48 hours).
+  `monitoring.webhooks` subscribes HTTPS endpoints (set them with `pulumi config set --secret`; the
+  URL stays secret in state and in error messages). The endpoint must confirm the subscription itself
+  (fetch the `SubscribeURL` of SNS's first message, as PagerDuty or Opsgenie integration URLs do) and
+  accept SNS's JSON: `pulumi up` waits 2 minutes for that and fails otherwise. Slack / Teams
+  incoming-webhook URLs do neither; put AWS Chatbot or a small relay in between.
 - **Alarms**: one per row below and per subject (every cache node, every job, every read replica), named
   `{system}-{env}-monitoring-<key>[-<subject>]-alarm`; each notifies the topic on ALARM and on OK. An
   alarm fires when the condition holds in *every* one of its evaluation periods. Tiers that are absent
