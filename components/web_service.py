@@ -115,6 +115,7 @@ class WebService(pulumi.ComponentResource):
         exec_log_group = encrypted_log_group(ctx.namer.name("web", "log", "exec"), ctx.namer.path("ecs", "exec"),
                                              ctx, args.log_key_arn, self) if settings.exec else None
         self.cluster = self._cluster(settings, args.log_key_arn, exec_log_group)
+        self._role_policies: list[aws.iam.RolePolicy] = []  # the service waits for them (see _service)
         self.execution_role = self._execution_role(args, secrets)
         self.task_role = self._task_role(args, exec_log_group)
         self.task_definition = self._task_definition(args, secrets, environment)
@@ -187,10 +188,10 @@ class WebService(pulumi.ComponentResource):
             opts=self._child(),
         )
         if statements:
-            aws.iam.RolePolicy(role_name, role=role.id,
-                               policy=pulumi.Output.json_dumps({"Version": "2012-10-17",
-                                                                "Statement": list(statements)}),
-                               opts=pulumi.ResourceOptions(parent=role))
+            self._role_policies.append(aws.iam.RolePolicy(
+                role_name, role=role.id,
+                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+                opts=pulumi.ResourceOptions(parent=role)))
         return role
 
     def _execution_role(self, args: WebServiceArgs, secrets: ContainerSecrets) -> aws.iam.Role:
@@ -298,7 +299,9 @@ class WebService(pulumi.ComponentResource):
             force_new_deployment=True,  # capacity provider changes in place, not by replacement (module doc)
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
-            opts=self._child(depends_on=[self._capacity], ignore_changes=ignored),
+            # The task definition names only the roles: without the policies as dependencies the first tasks
+            # can start before the inline policies exist and fail to pull the image or read their secrets.
+            opts=self._child(depends_on=[self._capacity, *self._role_policies], ignore_changes=ignored),
         )
 
     def _autoscaling(self, args: WebServiceArgs) -> None:

@@ -173,6 +173,9 @@ def test_service_runs_in_private_subnets_without_public_ip_behind_the_alb(stack_
         "aws:lb/targetGroup:TargetGroup").outputs["arn"], "containerName": "django", "containerPort": 8000}]
     # ECS rejects a target group no listener forwards to yet: the service waits for the listener.
     assert stack_graph.one("aws:lb/listener:Listener", "*-https-listener").urn in service.dependencies
+    # Tasks must not start before their roles' inline policies exist (image pull, secrets, Exec channels).
+    policies = {p.urn for p in stack_graph.of_type(ROLE_POLICY) if "-web-" in p.name}
+    assert policies and policies <= set(service.dependencies)
 
 
 def test_service_deploys_safely_by_default(stack_graph: Graph):
