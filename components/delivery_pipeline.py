@@ -28,7 +28,7 @@ import pulumi_aws as aws
 
 from components import buildspecs
 from components.context import StackContext
-from components.iam import cluster_name_of, log_stream_arns, service_role
+from components.iam import ServiceRole, cluster_name_of, log_stream_arns, service_role
 from components.logs import encrypted_log_group
 from components.settings import PipelineSettings
 
@@ -173,7 +173,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
                     pushes=[aws.codepipeline.PipelineTriggerGitConfigurationPushArgs(
                         branches=aws.codepipeline.PipelineTriggerGitConfigurationPushBranchesArgs(
                             includes=[settings.branch]))]))],
-            opts=pulumi.ResourceOptions(parent=self),
+            # CreatePipeline starts a first run at once: its role's permissions must exist by then.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=pipeline_role.ready),
         )
 
         self.pipeline_name = self.pipeline.name
@@ -227,7 +228,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              "Action": ["kms:Decrypt", "kms:DescribeKey", *(["kms:GenerateDataKey*", "kms:Encrypt"] if write else [])]},
         ]
 
-    def _project(self, resource_name: str, args: DeliveryPipelineArgs, role: aws.iam.Role, privileged: bool,
+    def _project(self, resource_name: str, args: DeliveryPipelineArgs, role: ServiceRole, privileged: bool,
                  buildspec: str, log_stream: str, variables: dict[str, pulumi.Input[str]]) -> aws.codebuild.Project:
         return aws.codebuild.Project(
             resource_name,
@@ -249,7 +250,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
                 cloudwatch_logs=aws.codebuild.ProjectLogsConfigCloudwatchLogsArgs(
                     status="ENABLED", group_name=self.log_group_name, stream_name=log_stream),
                 s3_logs=aws.codebuild.ProjectLogsConfigS3LogsArgs(status="DISABLED")),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
 
     def _stages(self, args: DeliveryPipelineArgs, build_project: pulumi.Input[str],

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role and its inline policy. Whatever uses the role at once (a pipeline starts a run when it is
+    created) depends on `ready`, not on the role alone: the RolePolicy is created after the role, in
+    parallel with everything that only references the role's ARN."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy | None
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    @property
+    def name(self) -> pulumi.Output[str]:
+        return self.role.name
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        return [self.role, *([self.policy] if self.policy else [])]
+
+
 def service_role(resource_name: str, role_name: str, service: str, statements: Sequence[dict[str, Any]],
                  parent: pulumi.Resource, description: str,
-                 trust_conditions: dict[str, Any] | None = None) -> aws.iam.Role:
+                 trust_conditions: dict[str, Any] | None = None) -> ServiceRole:
     """A role only `service` may assume (optionally under `trust_conditions`), with `statements` inline.
 
     The inline policy lives in its own RolePolicy resource so the trust and the permissions show up
@@ -27,14 +50,13 @@ def service_role(resource_name: str, role_name: str, service: str, statements: S
         assume_role_policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [trust]}),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    if statements:
-        aws.iam.RolePolicy(
-            resource_name,
-            role=role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-            opts=pulumi.ResourceOptions(parent=role),
-        )
-    return role
+    policy = aws.iam.RolePolicy(
+        resource_name,
+        role=role.id,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+        opts=pulumi.ResourceOptions(parent=role),
+    ) if statements else None
+    return ServiceRole(role, policy)
 
 
 def log_stream_arns(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -25,6 +25,7 @@ NAME_LIMITS: dict[str, int] = {
     "sqs": 80,  # SQS queue name
     "rule": 64,  # EventBridge rule name
     "schedule": 64,  # EventBridge Scheduler schedule name
+    "schedulegroup": 64,  # EventBridge Scheduler schedule group name
     "conn": 32,  # CodeConnections connection name
     "cp": 100,  # CodePipeline name
     "waf": 128,  # WAFv2 web ACL name

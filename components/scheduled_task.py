@@ -9,9 +9,10 @@ below is a rule on the ECS "Task State Change" events.
 Per job: a task definition family of its own (same image as the web service, the job's command,
 size and log group, the shared container secrets), execution and task roles, the schedule with its
 role, an encrypted dead-letter queue, and a rule that fires when a run of this family stops with a
-non-zero exit code or fails to start. The schedule targets the family without a revision, i.e. the
-latest ACTIVE revision, so when the delivery pipeline registers a revision with a new image the
-job follows it without `pulumi up`.
+non-zero exit code or fails to start. The schedule sits in a schedule group of its own, the only
+scope Scheduler's confused-deputy condition (aws:SourceArn) can name. The schedule targets the
+family without a revision, i.e. the latest ACTIVE revision, so when the delivery pipeline registers
+a revision with a new image the job follows it without `pulumi up`.
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ class ScheduledTask(pulumi.ComponentResource):
         )
 
         schedule_name = ctx.namer.name(component, "schedule")
+        # A group of its own: Scheduler's aws:SourceArn is the schedule *group* (a schedule ARN in the
+        # trust never matches), so the role's trust names a group that holds this one schedule only.
+        group_name = ctx.namer.name(component, "schedulegroup")
+        self.schedule_group = aws.scheduler.ScheduleGroup(group_name, name=group_name,
+                                                          opts=pulumi.ResourceOptions(parent=self))
         scheduler_role = service_role(
             ctx.namer.name(component, "role", "scheduler"), ctx.namer.name(component, "role", "scheduler"),
             "scheduler.amazonaws.com",
@@ -135,13 +141,13 @@ class ScheduledTask(pulumi.ComponentResource):
             parent=self, description=f"EventBridge Scheduler starts job {job.name}",
             trust_conditions={
                 "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                "ArnEquals": {"aws:SourceArn": ctx.arn("scheduler", f"schedule/default/{schedule_name}")}},
+                "ArnEquals": {"aws:SourceArn": ctx.arn("scheduler", f"schedule-group/{group_name}")}},
         )
 
         self.schedule = aws.scheduler.Schedule(
             schedule_name,
             name=schedule_name,
-            group_name="default",
+            group_name=self.schedule_group.name,
             description=f"{' '.join(job.command)} ({job.schedule} {job.timezone})",
             schedule_expression=job.schedule,
             schedule_expression_timezone=job.timezone,
@@ -168,7 +174,7 @@ class ScheduledTask(pulumi.ComponentResource):
                     enable_ecs_managed_tags=True,
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=scheduler_role.ready),
         )
 
         self.failure_rule = aws.cloudwatch.EventRule(
@@ -190,6 +196,7 @@ class ScheduledTask(pulumi.ComponentResource):
         self.task_role_name = task_role.name
         self.scheduler_role_arn = scheduler_role.arn
         self.schedule_name = self.schedule.name
+        self.schedule_group_name = self.schedule_group.name  # `aws scheduler get-schedule --group-name`
         self.failure_rule_name = self.failure_rule.name
         self.failure_rule_arn = self.failure_rule.arn
         self.dead_letter_queue_name = self.dead_letter_queue.name
@@ -198,7 +205,8 @@ class ScheduledTask(pulumi.ComponentResource):
         self.register_outputs({
             "task_definition_family": family, "task_definition_arn": self.task_definition_arn,
             "execution_role_arn": self.execution_role_arn, "task_role_arn": self.task_role_arn,
-            "schedule_name": self.schedule_name, "failure_rule_name": self.failure_rule_name,
+            "schedule_name": self.schedule_name, "schedule_group_name": self.schedule_group_name,
+            "failure_rule_name": self.failure_rule_name,
             "dead_letter_queue_name": self.dead_letter_queue_name, "log_group_name": self.log_group_name,
         })
 

@@ -245,6 +245,16 @@ def test_pipeline_role_is_scoped_to_the_connection_projects_bucket_key_and_servi
     assert unscoped == {"RegisterTheDeployedRevision"}
 
 
+def test_pipeline_and_projects_wait_for_their_roles_permissions(pipeline_prod: Graph):
+    # CreatePipeline starts a first run at once; a RolePolicy only parented to the role is created in
+    # parallel with whatever references the role's ARN, so the pipeline must depend on the policy itself.
+    pipeline = pipeline_prod.one(PIPELINE)
+    assert pipeline_prod.one(ROLE_POLICY, "*-delivery-cp").urn in pipeline.dependencies
+    for purpose in ("build", "migrate"):
+        found = pipeline_prod.one(PROJECT, f"*-pipeline-{purpose}-cb")
+        assert pipeline_prod.one(ROLE_POLICY, f"*-pipeline-{purpose}-cb").urn in found.dependencies
+
+
 def _actions(statement: dict[str, Any]) -> list[str]:
     found = statement["Action"]
     return found if isinstance(found, list) else [found]

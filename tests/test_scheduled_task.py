@@ -132,13 +132,21 @@ def test_scheduler_role_runs_only_this_family_and_passes_exactly_the_two_task_ro
     assert all(s["Resource"] != "*" for s in found.values())
 
 
-def test_scheduler_role_is_assumable_only_by_this_schedule(graph: Graph):
+def test_scheduler_role_is_assumable_only_from_the_jobs_own_schedule_group(graph: Graph):
+    # Scheduler sets aws:SourceArn to the schedule *group* ARN ("Confused deputy prevention in EventBridge
+    # Scheduler": do not scope it to a schedule), so the job's schedule sits alone in a group of its own.
     (trust,) = statements(graph.one(ROLE, "*-scheduler-role"), "assumeRolePolicy")
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    group = graph.one("aws:scheduler/scheduleGroup:ScheduleGroup")
+    assert group.inputs["name"] == "django-dev-job-report-schedulegroup"
     assert trust["Condition"]["ArnEquals"] == {
-        "aws:SourceArn": arn("scheduler", "schedule/default/django-dev-job-report-schedule")}
+        "aws:SourceArn": arn("scheduler", "schedule-group/django-dev-job-report-schedulegroup")}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    assert graph.one(SCHEDULE).inputs["target"]["roleArn"] == graph.one(ROLE, "*-scheduler-role").outputs["arn"]
+    schedule = graph.one(SCHEDULE)
+    assert schedule.inputs["groupName"] == group.outputs["name"]
+    assert schedule.inputs["target"]["roleArn"] == graph.one(ROLE, "*-scheduler-role").outputs["arn"]
+    # The schedule may fire as soon as it exists: it waits for the role's permissions, not just the role.
+    assert graph.one(ROLE_POLICY, "*-scheduler-role").urn in schedule.dependencies
 
 
 def test_execution_role_pulls_from_the_repository_writes_its_log_group_and_reads_its_secrets(graph: Graph):
