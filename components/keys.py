@@ -35,7 +35,7 @@ def key_policy(ctx: StackContext, service_statements: list[dict]) -> pulumi.Outp
 
 
 def telemetry_service_statements(ctx: StackContext) -> list[dict]:
-    """Service principals that write encrypted telemetry, each confined to this account and region."""
+    """Service principals that write encrypted telemetry, confined to this account where AWS supports it."""
     logs = {
         "Sid": "CloudWatchLogsEncryptsThisAccountsLogGroups",
         "Effect": "Allow",
