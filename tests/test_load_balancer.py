@@ -157,6 +157,9 @@ def test_alias_records_point_every_site_name_at_the_alb(prod: Graph):
 
 def test_dual_stack_adds_aaaa_records_and_ipv6_ingress(options: Graph):
     assert options.one(ALB).inputs["ipAddressType"] == "dualstack"
+    # AWS refuses a dual-stack ALB in a subnet without an IPv6 block: every one of its subnets has a /64.
+    by_id = {s.outputs["id"]: s for s in options.of_type("aws:ec2/subnet:Subnet")}
+    assert all(by_id[i].inputs.get("ipv6CidrBlock", "").endswith("/64") for i in options.one(ALB).inputs["subnets"])
     aliases = [r for r in options.of_type(RECORD) if r.inputs.get("aliases")]
     assert sorted(r.inputs["type"] for r in aliases) == ["A", "AAAA"]
     alb_sg = group_id(options, "*-alb-sg")
