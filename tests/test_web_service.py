@@ -189,8 +189,12 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
     # replacement collides with the fixed service name (terraform-provider-aws capacityProviderStrategyCustomizeDiff).
     assert service.inputs["forceNewDeployment"] is True
     assert sorted(service.ignore_changes) == ["desiredCount", "taskDefinition"]  # pipeline + autoscaling own them
-    alarms = service.inputs.get("alarms")  # given when the monitoring tier passes deployment alarm names
-    assert alarms is None or (alarms["enable"], alarms["rollback"]) == (True, True)
+    # The monitoring tier passes alarm names as plain strings (the alarms are created later): each must name
+    # a real alarm of this stack, or ECS would silently watch nothing.
+    alarms = service.inputs["alarms"]
+    assert (alarms["enable"], alarms["rollback"]) == (True, True) and alarms["alarmNames"]
+    assert set(alarms["alarmNames"]) <= {a.inputs["name"] for a in stack_graph.of_type(
+        "aws:cloudwatch/metricAlarm:MetricAlarm")}
 
 
 def test_fargate_spot_in_dev_and_on_demand_in_prod(dev: Graph, prod: Graph):
