@@ -32,6 +32,7 @@ from components.settings import JobSettings
 from components.workloads import ContainerSecrets
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: two weeks to look at what failed
+SCHEDULE_DESCRIPTION_MAX = 512  # Scheduler CreateSchedule Description, 0-512 characters
 
 
 @dataclass
@@ -49,6 +50,16 @@ class ScheduledTaskArgs:
     user: str = "1000:1000"
     readonly_root_filesystem: bool = True
     alarm_topic_arn: pulumi.Input[str] | None = None  # failed runs are published here when given
+
+
+def _schedule_description(job: JobSettings) -> str:
+    """The command and when it runs, within the 512 characters Scheduler accepts (a long inline script
+    as the command would otherwise fail CreateSchedule halfway through `pulumi up`)."""
+    when = f" ({job.schedule} {job.timezone})"
+    command = " ".join(job.command)
+    if len(command) + len(when) > SCHEDULE_DESCRIPTION_MAX:
+        command = command[:SCHEDULE_DESCRIPTION_MAX - len(when) - 3] + "..."
+    return command + when
 
 
 def failure_event_pattern(cluster_arn: str, family_arn_prefix: str) -> dict[str, Any]:
@@ -148,7 +159,7 @@ class ScheduledTask(pulumi.ComponentResource):
             schedule_name,
             name=schedule_name,
             group_name=self.schedule_group.name,
-            description=f"{' '.join(job.command)} ({job.schedule} {job.timezone})",
+            description=_schedule_description(job),
             schedule_expression=job.schedule,
             schedule_expression_timezone=job.timezone,
             state="ENABLED" if job.enabled else "DISABLED",

@@ -387,6 +387,51 @@ def test_build_spec_writes_image_definitions_with_the_container_name_and_commit_
     assert "docker push" in spec["phases"]["build"]["commands"][0]
 
 
+FAKE_BUILD_TOOLS = {
+    "aws": textwrap.dedent("""\
+        #!/bin/bash
+        echo "aws $*" >> "$CALLS"
+        case "$1 $2" in
+          "ecr get-login-password") echo ecr-token ;;
+          "ecr describe-images") exit "$IMAGE_EXISTS_RC" ;;  # 0 when the tag exists, 254 (not found) otherwise
+          *) exit 3 ;;
+        esac
+        """),
+    "docker": textwrap.dedent("""\
+        #!/bin/bash
+        if [ "$1" = login ]; then echo "docker $* <<$(cat)" >> "$CALLS"; else echo "docker $*" >> "$CALLS"; fi
+        """),
+}
+
+
+@pytest.mark.parametrize(("image_exists_rc", "built"), [("254", True), ("0", False)])
+def test_build_spec_logs_in_to_the_registry_and_pushes_each_commit_once(tmp_path: Path, image_exists_rc: str,
+                                                                        built: bool):
+    """Both phases with bash, as CodeBuild runs them (one shell, so variables carry over), tools faked."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, script in FAKE_BUILD_TOOLS.items():
+        (bin_dir / tool).write_text(script)
+        (bin_dir / tool).chmod(0o755)
+    spec = yaml.safe_load(buildspecs.build_spec())
+    script = "\n".join(c for phase in ("pre_build", "build") for c in spec["phases"][phase]["commands"])
+    calls = tmp_path / "calls.txt"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "AWS_REGION": "us-east-1",
+           "IMAGE_EXISTS_RC": image_exists_rc, "REPOSITORY_URI": REPOSITORY_URL,
+           "REPOSITORY_NAME": "django-prod-app-ecr", "CONTAINER_NAME": "django", "COMMIT_ID": "0123abc"}
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = calls.read_text().splitlines()
+    registry = REPOSITORY_URL.split("/")[0]
+    assert f"docker login --username AWS --password-stdin {registry} <<ecr-token" in log
+    assert "aws ecr describe-images --repository-name django-prod-app-ecr --image-ids imageTag=0123abc" in log
+    pushes = [line for line in log if line.startswith(("docker build", "docker push"))]
+    image = f"{REPOSITORY_URL}:0123abc"
+    assert pushes == ([f"docker build --tag {image} .", f"docker push {image}"] if built else [])
+    assert json.loads((tmp_path / "imagedefinitions.json").read_text()) == [{"name": "django", "imageUri": image}]
+
+
 # --- wired into the stacks ------------------------------------------------------------------------------------
 
 

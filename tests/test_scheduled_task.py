@@ -101,6 +101,15 @@ def test_retry_policy_and_encrypted_dead_letter_queue(graph: Graph):
     assert queue.inputs["name"] == "django-dev-job-report-dlq-sqs"
 
 
+def test_schedule_description_names_the_command_within_schedulers_512_characters(graph: Graph):
+    assert graph.one(SCHEDULE).inputs["description"] == "python manage.py send_report (cron(30 2 * * ? *) Asia/Tokyo)"
+    long_command = ["sh", "-c", "python manage.py report && " * 30]
+    description = build(command=long_command).one(SCHEDULE).inputs["description"]
+    assert len(description) == 512
+    assert description.startswith("sh -c python manage.py report") and description.endswith(
+        "... (cron(30 2 * * ? *) Asia/Tokyo)")
+
+
 def test_retry_settings_and_pause_come_from_the_job():
     schedule = build(retry_attempts=0, max_event_age_seconds=600, enabled=False, schedule="rate(2 minutes)",
                      timezone="UTC").one(SCHEDULE).inputs
