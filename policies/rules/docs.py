@@ -29,9 +29,16 @@ pulumi policy publish <org>                                             # Pulumi
 pulumi policy enable <org>/{PACK_NAME} latest --policy-group <group> --config config.json
 ```
 
+A local `--policy-pack` is run with the `python3` on PATH (`PulumiPolicy.yaml` names no virtualenv) and the
+CLI installs nothing for it: `pip install -r policies/requirements.txt` into that interpreter first (e.g.
+the program's activated `.venv`). A published pack is installed by the CLI into its own `venv` with these
+pins.
+
 `config.json` follows the CLI's shape: a level per rule, or an object with `enforcementLevel` and the rule's
-settings; `all` sets every level. The CLI checks it against each rule's schema and rejects a bad value
-with the rule and key named.
+settings; `all` sets every level, `exemptions-applied` included, and a rule's own entry wins over `all`: with
+`"all": "mandatory"` also set `"exemptions-applied": "advisory"`, or every exempted finding blocks the
+update again. The CLI checks the file against each rule's schema and rejects a bad value with the rule and
+key named.
 
 ```json
 {{
@@ -50,6 +57,9 @@ with the rule and key named.
 - **Exemptions**: every rule takes `exemptions: [{{"urn": glob, "name": glob, "reason": text}}]` (a `name`
   glob matches the logical name). An exempted finding is not reported by the rule; the advisory
   `exemptions-applied` policy lists it with its reason, so waivers stay visible in every preview.
+- **Auto-naming**: the engine analyzes the provider-checked inputs, in which pulumi-aws has already filled
+  an unset name with `{{logical name}}-{{7 hex}}`. Such a name is recognized and its logical name checked (no
+  kind required; the suffix counts against the length limit).
 - **Preview**: a value that is not known yet never raises and never makes a violation; the rule stays
   silent for that property. Missing, null and wrongly typed values never raise either.
 - **S3**: in pulumi-aws 7 a bucket's encryption and public access block are separate resources; the S3 rules

@@ -71,6 +71,16 @@ def _rds_performance_insights(resource: Resource, ctx: Context) -> Iterator[str]
 
 
 def _elasticache(resource: Resource, ctx: Context) -> Iterator[str]:
+    if resource.type == "aws:elasticache/cluster:Cluster":
+        if has_value(resource.get("replicationGroupId")):
+            return  # a member of a replication group, which carries the encryption settings
+        yield (f"cluster {resource.name!r} is a standalone ElastiCache cluster, which cannot encrypt data at rest; "
+               "use an aws.elasticache.ReplicationGroup (or a ServerlessCache with kmsKeyId).")
+        return
+    if resource.type == "aws:elasticache/serverlessCache:ServerlessCache":
+        if _cmk(resource.get("kmsKeyId")) is False:  # always encrypted; without kmsKeyId by an AWS-owned key
+            yield f"serverless cache {resource.name!r} has no kmsKeyId (a customer-managed key)."
+        return
     yield from _require(resource, "atRestEncryptionEnabled", "data at rest is not encrypted")
     if truthy(resource.get("atRestEncryptionEnabled")) and _cmk(resource.get("kmsKeyId")) is False:
         yield f"{resource.name!r} encrypts at rest without kmsKeyId (a customer-managed key)."
@@ -98,13 +108,21 @@ def _log_group(resource: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _messaging(resource: Resource, ctx: Context) -> Iterator[str]:
-    key = _cmk(resource.get("kmsMasterKeyId"))
+    raw_key = resource.get("kmsMasterKeyId")
+    key = _cmk(raw_key)
+    aws_managed = text(raw_key) is not None and key is False  # alias/aws/sqs, alias/aws/sns: encrypted, AWS key
     if resource.type == "aws:sqs/queue:Queue":
         sse = truthy(resource.get("sqsManagedSseEnabled"))
-        if key is False and sse is False and not ctx.config.get("requireCustomerManagedKey"):
+        if key is False and ctx.config.get("requireCustomerManagedKey"):
+            what = f"the AWS-managed key {raw_key}" if aws_managed else "no kmsMasterKeyId"
+            yield f"queue {resource.name!r} has {what}; set kmsMasterKeyId to a customer-managed key."
+        elif key is False and sse is False and not aws_managed:
             yield f"queue {resource.name!r} is not encrypted; set kmsMasterKeyId or sqsManagedSseEnabled."
-        elif key is False and ctx.config.get("requireCustomerManagedKey"):
-            yield f"queue {resource.name!r} has no kmsMasterKeyId (a customer-managed key)."
+    elif aws_managed:
+        # The AWS-managed SNS key's policy cannot be changed: CloudWatch alarms, EventBridge and other AWS
+        # services cannot publish to the topic, so alarms would be lost silently.
+        yield (f"topic {resource.name!r} uses the AWS-managed key {raw_key}, which CloudWatch alarms and "
+               "EventBridge cannot use; set kmsMasterKeyId to a customer-managed key.")
     elif key is False:
         yield f"topic {resource.name!r} is not encrypted; set kmsMasterKeyId."
 
@@ -321,7 +339,12 @@ def _s3_encryption(ctx: Context) -> Iterator[Finding]:
             continue  # a configuration whose bucket is not known yet may be this bucket's
         defaults: list[dict[str, Any]] = []
         undecided = False
-        for source, path in [(c, "rules") for c in mine] + [(bucket, "serverSideEncryptionConfiguration.rules")]:
+        # pulumi-aws 7: the encryption resource has `rules` (a list); the bucket's deprecated inline block (and
+        # its read-back output) has one `rule`. That block is computed: in a preview's outputs it is unknown as a
+        # whole when the program did not set it, which says nothing about the bucket's encryption.
+        inline = [] if is_unknown(bucket.get("serverSideEncryptionConfiguration")) else [
+            (bucket, "serverSideEncryptionConfiguration.rule"), (bucket, "serverSideEncryptionConfiguration.rules")]
+        for source, path in [(c, "rules") for c in mine] + inline:
             found = _sse_rules(source, path)
             undecided = undecided or found is None
             defaults += found or []
@@ -355,11 +378,13 @@ RULES = [
     Rule("rds-performance-insights-encrypted", "encryption", "RDS Performance Insights data is encrypted with a "
          "customer-managed KMS key.", EnforcementLevel.MANDATORY,
          "set performanceInsightsKmsKeyId to " + CMK_NOTE + " (or disable Performance Insights).",
-         ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"), _rds_performance_insights),
+         ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance"),
+         _rds_performance_insights),
     Rule("elasticache-encrypted", "encryption", "ElastiCache replication groups encrypt at rest with a KMS key and "
-         "in transit.", EnforcementLevel.MANDATORY,
+         "in transit (standalone clusters cannot; serverless caches need a key).", EnforcementLevel.MANDATORY,
          "set atRestEncryptionEnabled: true, kmsKeyId, transitEncryptionEnabled: true (mode required).",
-         ("aws:elasticache/replicationGroup:ReplicationGroup",), _elasticache),
+         ("aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster",
+          "aws:elasticache/serverlessCache:ServerlessCache"), _elasticache),
     Rule("s3-bucket-encrypted", "encryption", "Every S3 bucket has a server-side encryption configuration with "
          "aws:kms and a customer-managed key (SSE-S3 only for ALB access-log buckets).", EnforcementLevel.MANDATORY,
          "add aws.s3.BucketServerSideEncryptionConfiguration for the bucket with sseAlgorithm aws:kms and "

@@ -113,6 +113,19 @@ class NameValue:
     complete: bool  # False for prefixes and logical names (AWS/Pulumi append to them)
 
 
+def auto_name_stem(value: str, logical: str) -> str | None:
+    """The logical-name part of a name Pulumi generated, or None when `value` was not auto-named.
+
+    The engine calls Analyze with the provider-checked inputs, and pulumi-aws's Check fills an unset name
+    with `{logical name}-{7 hex}` (lowercased for types such as S3 buckets; `.fifo` kept at the end of FIFO
+    queues and topics). Such a name is the logical name plus a suffix, not a name someone chose.
+    """
+    match = re.fullmatch(r"(.+)-[0-9a-f]{7}", value.removesuffix(".fifo"))
+    if match is None or match.group(1).lower() != logical.removesuffix(".fifo").lower():
+        return None
+    return match.group(1)
+
+
 def name_of(resource: Resource, spec: NameSpec) -> NameValue | None:
     """The name to check, or None when it is unknown (preview) or cannot be determined."""
     for prop in spec.props:
@@ -121,6 +134,9 @@ def name_of(resource: Resource, spec: NameSpec) -> NameValue | None:
             continue
         if is_unknown(value) or not isinstance(value, str):
             return None
+        stem = auto_name_stem(value, resource.name)
+        if stem is not None:
+            return NameValue(stem, f"logical name (auto-named {prop} {value!r})", False)
         return NameValue(value, prop, True)
     if spec.prefix_prop:
         value = resource.get(spec.prefix_prop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,15 @@ IAM_DOCUMENT_PROPS = {
     "aws:iam/groupPolicy:GroupPolicy": ("policy",),
     "aws:iam/role:Role": ("inlinePolicies",),
 }
+# Attachments of AWS-managed policies that allow `*` on `*` (the document lives in AWS, not in the stack).
+IAM_ATTACHMENT_PROPS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/role:Role": "managedPolicyArns",
+}
+ADMIN_POLICY_ARNS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
 
 
 def _retention(resource: Resource, ctx: Context) -> Iterator[str]:
@@ -41,7 +51,7 @@ def _ecr(resource: Resource, ctx: Context) -> Iterator[str]:
 
 
 def _documents(resource: Resource) -> Iterator[Any]:
-    for prop in IAM_DOCUMENT_PROPS[resource.type]:
+    for prop in IAM_DOCUMENT_PROPS.get(resource.type, ()):
         value = resource.get(prop)
         for item in items(value) if prop == "inlinePolicies" else [value]:
             document = item.get("policy") if prop == "inlinePolicies" and isinstance(item, dict) else item
@@ -63,14 +73,29 @@ def _listed(value: Any) -> list[str] | None:
 
 
 def _iam(resource: Resource, ctx: Context) -> Iterator[str]:
+    attached = resource.get(IAM_ATTACHMENT_PROPS.get(resource.type, "-"))
+    for arn in attached if isinstance(attached, list) else [attached]:
+        if isinstance(arn, str) and ADMIN_POLICY_ARNS.match(arn):
+            yield f"{resource.name!r} attaches {arn}, which allows every action on every resource."
     for document in _documents(resource):
         for statement in items(document.get("Statement")):
             if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
                 continue
-            actions, targets = _listed(statement.get("Action")), _listed(statement.get("Resource"))
-            if actions is None or targets is None or "*" not in targets:
-                continue
             sid = f" (Sid {statement['Sid']})" if isinstance(statement.get("Sid"), str) else ""
+            # NotResource: every resource but the listed ones, as broad as "*" for these checks.
+            targets = ["*"] if "NotResource" in statement else _listed(statement.get("Resource"))
+            if targets is None or "*" not in targets:
+                continue
+            if "NotAction" in statement:  # every action except the listed ones
+                excluded = _listed(statement.get("NotAction"))
+                if excluded is None:
+                    continue
+                yield (f"{resource.name!r} allows every action except {', '.join(excluded) or 'none'} on every "
+                       f"resource (NotAction){sid}; list the actions instead.")
+                continue
+            actions = _listed(statement.get("Action"))
+            if actions is None:
+                continue
             if any(a in ("*", "*:*") for a in actions):
                 yield f"{resource.name!r} allows every action on every resource{sid}."
             passing = [a for a in actions if fnmatch.fnmatchcase("iam:passrole", a.lower())]
@@ -87,7 +112,8 @@ RULES = [
     Rule("ecr-immutable-scanned", "supply-chain", "ECR repositories have immutable tags and scan images on push.",
          EnforcementLevel.MANDATORY, "set imageTagMutability: IMMUTABLE and imageScanningConfiguration.scanOnPush: "
          "true.", ("aws:ecr/repository:Repository",), _ecr),
-    Rule("iam-no-wildcard-admin", "supply-chain", "IAM policies allow no `*` action on `*` and no iam:PassRole on "
-         "`*`.", EnforcementLevel.MANDATORY, "list the actions and the resource ARNs (for PassRole: the exact roles).",
-         tuple(IAM_DOCUMENT_PROPS), _iam),
+    Rule("iam-no-wildcard-admin", "supply-chain", "IAM policies allow no `*` action on `*` (nor NotAction on `*`, nor "
+         "an attached AdministratorAccess) and no iam:PassRole on `*`.", EnforcementLevel.MANDATORY,
+         "list the actions and the resource ARNs (for PassRole: the exact roles; no AdministratorAccess).",
+         tuple(sorted({*IAM_DOCUMENT_PROPS, *IAM_ATTACHMENT_PROPS})), _iam),
 ]

@@ -31,7 +31,9 @@ KEYS = sorted({"name", "bucket", "identifier", "replicationGroupId", "family", "
                "imageTagMutability", "retentionInDays", "parameters", "value", "artifactStores", "encryptionKey",
                "artifacts", "encryptionDisabled", "enableKeyRotation", "customerMasterKeySpec", "namePrefix",
                "backupRetentionPeriod", "deletionProtection", "automaticFailoverEnabled", "atRestEncryptionEnabled",
-               "transitEncryptionEnabled", "performanceInsightsEnabled", "description", "sqsManagedSseEnabled"})
+               "transitEncryptionEnabled", "performanceInsightsEnabled", "description", "sqsManagedSseEnabled",
+               "NotAction", "NotResource", "policyArn", "managedPolicyArns", "serverSideEncryptionConfiguration",
+               "rule", "engine"})
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=80), st.just(UNKNOWN), st.just("0.0.0.0/0"), st.just("*"),

@@ -57,6 +57,16 @@ def test_exemption_by_name_glob_waives_the_finding_and_echoes_the_reason(pack) -
     assert "rds-not-public does not apply" in echoed[0].message and "migration window, OPS-7" in echoed[0].message
 
 
+def test_all_mandatory_needs_exemptions_applied_kept_advisory(pack) -> None:
+    """`all` sets exemptions-applied too (the README says so): a rule's own entry must keep it advisory."""
+    exempt = {"rds-not-public": {"exemptions": [{"name": "django-dev-db-*", "reason": "OPS-7"}]}}
+    public = rds(publiclyAccessible=True)
+    trap = pack.preview([public], config={"all": "mandatory", **exempt})
+    assert [(d.policy, d.level) for d in trap if d.mandatory] == [("exemptions-applied", "mandatory")]
+    kept = pack.preview([public], config={"all": "mandatory", "exemptions-applied": "advisory", **exempt})
+    assert [d for d in kept if d.mandatory] == [] and [d.policy for d in kept] == ["exemptions-applied"]
+
+
 def test_exemption_by_urn_glob_on_a_stack_rule(pack) -> None:
     resources = bucket_stack(pab=False)
     config = {"s3-public-access-blocked": {"exemptions": [{"urn": "*::django-dev-web-logs-s3",
