@@ -80,6 +80,13 @@ def test_parameter_group_matches_the_engine_family(dev: Graph, valkey: Graph):
             (engine, version, parameters.outputs["name"])
 
 
+def test_switching_redis_to_valkey_keeps_the_security_group(dev: Graph, valkey: Graph):
+    # redis -> valkey is an in-place upgrade of the replication group; the group's description cannot be
+    # updated (a change replaces it, and a replacement under the same fixed name fails in AWS)
+    before, after = (graph.one(SECURITY_GROUP, "*-cache-sg").inputs for graph in (dev, valkey))
+    assert (after["name"], after["description"]) == (before["name"], before["description"])
+
+
 def test_dev_has_one_node_and_no_failover(dev: Graph):
     rg = group(dev)
     i = rg.inputs
