@@ -262,6 +262,7 @@ def _parameter_group_tls(resource: Resource, ctx: Context) -> Iterator[str]:
     yield f"parameter group {resource.name!r} ({family}) does not set {parameter}={values[0]} (TLS not forced)."
 
 
+CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 DEFAULT_ALLOWED_ENV_NAMES = ["*_ARN", "*_ARNS", "*_NAME", "*_ID", "*_PATH", "*_FILE", "*_PARAMETER", "*_URL",
                              "*_ENDPOINT", "*_HOST", "*_PORT", "*_REGION"]
 
@@ -288,6 +289,11 @@ def _task_environment(resource: Resource, ctx: Context) -> Iterator[str]:
             if re.search(pattern, name) and not any(fnmatch.fnmatchcase(name.upper(), g.upper()) for g in allowed):
                 yield (f"container {container.get('name')!r} of {resource.name!r} has {name} in plain `environment`; "
                        "move it to `secrets` (valueFrom a Secrets Manager secret or SecureString parameter).")
+                continue
+            value = variable.get("value")
+            if isinstance(value, str) and CREDENTIALS_IN_URL.search(value):  # e.g. DATABASE_URL=postgres://u:p@h
+                yield (f"container {container.get('name')!r} of {resource.name!r} has a password in the URL of "
+                       f"{name} in plain `environment`; pass the URL (or its password) through `secrets`.")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -434,8 +440,8 @@ RULES = [
          EnforcementLevel.MANDATORY, "set rds.force_ssl=1 (PostgreSQL) or require_secure_transport=1 (MySQL).",
          ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/clusterParameterGroup:ClusterParameterGroup"),
          _parameter_group_tls),
-    Rule("ecs-task-no-plaintext-secrets", "encryption", "ECS task definitions have no secret-looking names in "
-         "container `environment`.", EnforcementLevel.MANDATORY,
+    Rule("ecs-task-no-plaintext-secrets", "encryption", "ECS task definitions have no secret-looking names (nor "
+         "passwords in URLs) in container `environment`.", EnforcementLevel.MANDATORY,
          "pass secrets through the container's `secrets` (valueFrom Secrets Manager / SSM SecureString).",
          ("aws:ecs/taskDefinition:TaskDefinition",), _task_environment,
          config={"secretPattern": {"type": "string", "default": SECRET_NAME_PATTERN, "minLength": 1,

@@ -270,6 +270,12 @@ CASES: dict[str, Case] = {
                           "sets require_secure_transport=0"),
     "task env ok": Case("ecs-task-no-plaintext-secrets", [task([{"name": "DB_SECRET_ARN", "value": "arn:..."},
                                                                 {"name": "DJANGO_DEBUG", "value": "0"}])], None),
+    "task env url password": Case("ecs-task-no-plaintext-secrets", [task([
+        {"name": "DATABASE_URL", "value": "postgres://django:hunter2@db.internal:5432/app"}])],
+        "password in the URL of DATABASE_URL"),
+    "task env url no password": Case("ecs-task-no-plaintext-secrets", [task([
+        {"name": "CACHE_URL", "value": "rediss://cache.internal:6379/0"},
+        {"name": "ALLOWED_ORIGIN", "value": "https://app.example.com"}])], None),
     "task env secret": Case("ecs-task-no-plaintext-secrets", [task([{"name": "DATABASE_PASSWORD", "value": "x"}])],
                             "DATABASE_PASSWORD in plain `environment`"),
     # exposure
