@@ -93,7 +93,9 @@ class Database(pulumi.ComponentResource):
             for export in engine.log_exports
         ]
 
-        final_snapshot = settings.deletion_protection
+        # Not tied to deletion protection alone: deleting needs deletion_protection off, and the final
+        # snapshot must survive that switch in production-like stacks.
+        final_snapshot = ctx.production_like or settings.deletion_protection
         self.instance = aws.rds.Instance(
             self.instance_identifier,
             identifier=self.instance_identifier,

@@ -142,8 +142,13 @@ def test_engine_logs_go_to_encrypted_log_groups_created_first(prod: Graph):
 
 
 def test_a_retention_of_seven_days_or_more_passes_in_prod():
-    graph = run_stack("prod", overrides={"database.backup_retention_days": "35"})
-    assert instance(graph).inputs["backupRetentionPeriod"] == 35
+    graph = run_stack("prod", overrides={"database.backup_retention_days": "35",
+                                         "database.deletion_protection": "false"})
+    i = instance(graph).inputs
+    assert i["backupRetentionPeriod"] == 35
+    # Turning deletion protection off (the first step of a deletion) keeps the final snapshot in prod.
+    assert (i["deletionProtection"], i["skipFinalSnapshot"]) == (False, False)
+    assert i["finalSnapshotIdentifier"] == "django-prod-db-final-rds"
 
 
 @pytest.mark.parametrize(("stack", "overrides", "key", "allowed"), [
