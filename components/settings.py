@@ -18,7 +18,7 @@ import ipaddress
 import json
 import re
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +45,16 @@ class PerEnv:
         return self.prod if env in PRODUCTION_LIKE else self.dev
 
 
-def setting(default: Any, doc: str, check: Check | None = None, secret: bool = False) -> Any:
-    """Declare a config key: its default, its documentation and its check (None when valid)."""
-    return field(metadata={"default": default, "doc": doc, "check": check, "secret": secret})
+def setting(default: Any, doc: str, check: Check | None = None, secret: bool = False,
+            placeholder: str | None = None) -> Any:
+    """Declare a config key: its default, its documentation and its check (None when valid).
+
+    A secret key also declares `placeholder`: a value (one list item for a list) that passes its check,
+    with `{n}` where a counter keeps several of them apart. The offline preview, which cannot decrypt
+    `secure:` values, runs the program with it instead, and masks it in everything it prints.
+    """
+    return field(metadata={"default": default, "doc": doc, "check": check, "secret": secret,
+                           "placeholder": placeholder})
 
 
 # --- checks: each returns None when the value is fine, else what is allowed -------------------------
@@ -455,7 +462,8 @@ class PipelineSettings:
 class MonitoringSettings:
     alarm_emails: list[str] = setting([], "E-mail addresses subscribed to the alarm topic.", each(is_email))
     webhooks: list[str] = setting([], "HTTPS endpoints subscribed to the alarm topic (set them with --secret: "
-                                      "webhook URLs often carry a token).", each(is_https_url), secret=True)
+                                      "webhook URLs often carry a token).", each(is_https_url), secret=True,
+                                  placeholder="https://offline-placeholder-secret-{n}.invalid/webhook")
     thresholds: dict[str, str] = setting({}, "Per-alarm threshold overrides, alarm key -> number in the unit of "
                                              "the README alarms table; defaults per environment there.")
     evaluation_periods: dict[str, str] = setting({}, "Per-alarm overrides of the periods that must all breach, "
@@ -580,16 +588,19 @@ class _Context:
         return _Context(self.env, path, self.found)
 
 
-def load(raw: Mapping[str, Any], stack: str) -> StackSettings:
+def load(raw: Mapping[str, Any], stack: str, secure: Iterable[str] = ()) -> StackSettings:
     """Build StackSettings from raw config (keys without the project prefix), or raise SettingsError.
 
     `raw` maps top-level keys to values as the CLI hands them over: strings, or JSON strings for
-    structured values; already-parsed values are accepted too.
+    structured values; already-parsed values are accepted too. `secure` names the top-level keys the
+    CLI marks secret (it decrypts a `secure:` value, even one nested in an object, and marks the whole
+    top-level key): only a section with a secret key may hold one.
     """
     raw = {key: _parse_json(value) for key, value in raw.items()}
     raw.setdefault("environment", stack)  # a stack named dev, stg or prod needs no environment key
     ctx = _Context(raw["environment"] if isinstance(raw["environment"], str) else "")
     settings = _build(StackSettings, raw, ctx)
+    _refuse_misplaced_secrets(raw, set(secure), ctx)
     if ctx.found:
         raise SettingsError(stack, ctx.found)
     assert settings is not None
@@ -603,12 +614,66 @@ def load_from_pulumi_config(stack: str) -> StackSettings:
     every = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{PROJECT}:"
     raw = {key[len(prefix):]: value for key, value in every.items() if key.startswith(prefix)}
-    return load(raw, stack)
+    # The language host lists the secret keys in PULUMI_CONFIG_SECRET_KEYS; mocks set them in the runtime.
+    secure = set(runtime_config.get_config_secret_keys_env()) | {k for k in every if runtime_config.is_config_secret(k)}
+    return load(raw, stack, [key[len(prefix):] for key in secure if key.startswith(prefix)])
+
+
+def _refuse_misplaced_secrets(raw: Mapping[str, Any], secure: set[str], ctx: _Context) -> None:
+    """A `secure:` value outside the secret keys would reach resource inputs, and the state, in plain text."""
+    allowed = {key.split(".")[0] for key in secret_keys()}
+    for root in sorted(secure - allowed):
+        leaves = sorted({leaf for leaf in _string_leaves(raw.get(root)) if len(leaf) >= 4}, key=len, reverse=True)
+        for index, problem in enumerate(ctx.found):  # never echo what was decrypted
+            if re.split(r"[.\[]", problem.key)[0] == root:
+                text = problem.allowed
+                for leaf in leaves:
+                    text = text.replace(leaf, "[secret]")
+                ctx.found[index] = Problem(problem.key, None if problem.given is None else "[secret]", text)
+        ctx.problem(root, "[secret]", f"no `secure:` value under {PROJECT}:{root}: none of its keys is secret, so "
+                                      "the decrypted value would be stored in plain text in resource inputs and the "
+                                      "state; put a secret in SSM Parameter Store or Secrets Manager and name it in "
+                                      f"service.secrets (secret keys: {', '.join(secret_keys())})")
+
+
+def _string_leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for item in value.values():
+            yield from _string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _string_leaves(item)
+    elif value is not None:
+        yield str(value)
 
 
 def secret_keys() -> list[str]:
     """Dotted keys declared secret: their values are wrapped with pulumi.Output.secret."""
     return [key for key, meta, _ in walk(StackSettings) if meta["secret"]]
+
+
+def offline_placeholder(path: Sequence[str | int], n: int) -> str | None:
+    """The declared stand-in for a `secure:` value at `path` (top-level key, then the keys and list
+    indexes below it), numbered `n`; None where no secret key declares one."""
+    declared = {key: (meta, kind) for key, meta, kind in walk(StackSettings)}
+    key = ""
+    for part in path:
+        if isinstance(part, int):
+            key += "[]" if any(k.startswith(f"{key}[]") for k in declared) else ""  # a list of sections
+            continue
+        key = f"{key}.{part}" if key else part
+    meta, kind = declared.get(key, ({}, None))
+    template = meta.get("placeholder") if meta.get("secret") else None
+    if template is None:
+        return None
+    value = template.format(n=n)
+    # A whole list encrypted at once (not item by item) arrives as the JSON text of the list.
+    return json.dumps([value]) if typing.get_origin(kind) is list and not isinstance(path[-1], int) else value
+
+
+def offline_placeholder_templates() -> list[str]:
+    """Every declared placeholder, `{n}` included: what the offline preview masks."""
+    return [meta["placeholder"] for _, meta, _ in walk(StackSettings) if meta["secret"] and meta["placeholder"]]
 
 
 def walk(section: type, path: str = "") -> typing.Iterator[tuple[str, dict[str, Any], Any]]:

@@ -230,25 +230,34 @@ def test_a_policy_that_crashes_is_an_internal_error(pack: str, capsys: pytest.Ca
 
 def test_secret_config_is_a_placeholder_never_printed(pack: str, capsys: pytest.CaptureFixture[str],
                                                       tmp_path: Path) -> None:
+    # Secret webhooks as `pulumi config set --secret --path 'monitoring.webhooks[0]' ...` writes them: each
+    # gets the placeholder the setting declares (an https URL, so the check passes), none is printed.
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text() + (
-        "  django-platform:service:\n"
-        "    environment:\n"
-        "      SENTRY_ENVIRONMENT:\n"
-        "        secure: v1:c2VjcmV0LWNpcGhlcnRleHQ=\n"))
-    code, out, _ = preview(capsys, "--policy-pack", pack, "--config-file", str(stack_file),
-                           "--policy-pack-config", '{"echo-config": {"type": "aws:ec2/vpc:Vpc"}}')
-    assert code == EXIT_OK
+        "  django-platform:monitoring:\n"
+        "    webhooks:\n"
+        "      - secure: v1:c2VjcmV0LWNpcGhlcnRleHQ=\n"
+        "      - secure: v1:b3RoZXItY2lwaGVydGV4dA==\n"))
+    code, out, err = preview(capsys, "--policy-pack", pack, "--config-file", str(stack_file),
+                             "--policy-pack-config", '{"echo-config": {"type": "aws:ec2/vpc:Vpc"}}')
+    assert code == EXIT_OK, err
+    assert len(re.findall(r"aws:sns:TopicSubscription\s+alarm-topic-webhook-[0-9a-f]{8}\s", out)) == 2
     echoed = out[out.index("stack config seen by the pack"):].splitlines()[0]
-    assert MASK in echoed  # the pack got the placeholder, the output shows [secret]
-    assert UNKNOWN_SECRET not in out and "c2VjcmV0LWNpcGhlcnRleHQ" not in out and SECRET_PLACEHOLDER not in out
-    assert ("Secret config cannot be decrypted offline: django-platform:service was replaced by a placeholder"
+    assert echoed.count(MASK) == 2  # the pack got both placeholders, the output shows [secret]
+    assert "offline-placeholder" not in out and "c2VjcmV0LWNpcGhlcnRleHQ" not in out and SECRET_PLACEHOLDER not in out
+    assert ("Secret config cannot be decrypted offline: django-platform:monitoring was replaced by a placeholder"
             in out)
-    # A config failure caused by a secret says the placeholder was involved, without printing it.
-    stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  django-platform:system:\n    secure: v1:AAAA\n")
-    code, _, err = preview(capsys, "--config-file", str(stack_file))
-    assert code == EXIT_CONFIG and f'django-platform:system: got "{MASK}"' in err
-    assert "django-platform:system cannot be decrypted offline" in err and UNKNOWN_SECRET not in err
+    code, out, _ = preview(capsys, "--config-file", str(stack_file), "--json")
+    assert code == EXIT_OK and "offline-placeholder" not in out
+    assert json.loads(out)["secretConfigKeys"] == ["django-platform:monitoring"]
+    # A secure value where no key is secret (it would reach the task definition in plain text) is refused,
+    # and the error says the placeholder was involved, without printing it.
+    for extra, key in (("  django-platform:service:\n    environment:\n      SENTRY_DSN:\n        secure: v1:AAAA\n",
+                        "service"), ("  django-platform:system:\n    secure: v1:AAAA\n", "system")):
+        stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text() + extra)
+        code, _, err = preview(capsys, "--config-file", str(stack_file))
+        assert code == EXIT_CONFIG and f'django-platform:{key}: got "{MASK}"; expected no `secure:` value' in err
+        assert f"django-platform:{key} cannot be decrypted offline" in err and "offline-placeholder" not in err
 
 
 def test_generated_secrets_and_secret_outputs_are_masked(dev: Graph) -> None:
@@ -259,6 +268,8 @@ def test_generated_secrets_and_secret_outputs_are_masked(dev: Graph) -> None:
     assert masker.value({"a": secret_input, "b": [f"x {SECRET_PLACEHOLDER}012 y"], "c": 3}) == {
         "a": MASK, "b": [f"x {MASK} y"], "c": 3}
     assert masker.text(f"token={SECRET_PLACEHOLDER}123, key={UNKNOWN_SECRET}") == f"token={MASK}, key={MASK}"
+    hook = "https://offline-placeholder-secret-12.invalid/webhook"  # declared by monitoring.webhooks
+    assert masker.text(f'{{"webhooks": ["{hook}"]}}') == f'{{"webhooks": ["{MASK}"]}}'
     # On the real graph: no generated secret survives masking of any input, output or stack output.
     dumped = json.dumps([masker.value(r.inputs) for r in dev.resources]
                         + [masker.value(r.outputs) for r in dev.resources]

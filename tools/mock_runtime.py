@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import re
 import runpy
 import sys
 from collections.abc import Mapping
@@ -32,6 +33,19 @@ PROJECT = "django-platform"
 ACCOUNT_ID = "123456789012"
 UNKNOWN_SECRET = "offline-placeholder-secret"  # stands in for config secrets that cannot be decrypted
 SECRET_PLACEHOLDER = "mock-generated-secret-"  # prefix of every generated secret value (scanned by tests)
+
+
+def _declared_placeholders() -> list[str]:
+    """The platform's secret keys declare format-valid stand-ins (components/settings.py, `placeholder`)."""
+    from components.settings import offline_placeholder_templates
+
+    return offline_placeholder_templates()
+
+
+# Every secret value an offline run can hold, as text: what the preview masks wherever it prints.
+SECRET_TEXT = re.compile("|".join(
+    [re.escape(t).replace(re.escape("{n}"), r"\d+") for t in _declared_placeholders()]
+    + [re.escape(SECRET_PLACEHOLDER) + r"\d+", re.escape(UNKNOWN_SECRET)]))
 
 
 @dataclass
@@ -255,25 +269,37 @@ def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = Non
     """Read Pulumi.<stack>.yaml (or `path`, like the CLI's --config-file) into the CLI's wire form:
     `ns:key` -> string (JSON for objects).
 
-    Secure values cannot be decrypted offline: they become UNKNOWN_SECRET and are listed as secret.
+    Secure values cannot be decrypted offline: each becomes the placeholder its setting declares (a
+    value that passes the setting's check, numbered so that no two are equal), else UNKNOWN_SECRET, and
+    its top-level key is listed as secret, as the CLI marks it.
     Overrides use dotted paths below the project namespace (`service.cpu=512`) or `aws:region`.
     """
     path = path or project_dir / f"Pulumi.{stack_name}.yaml"
     document = yaml.safe_load(path.read_text()) or {}
     values: dict[str, Any] = dict(document.get("config") or {})
     secret_keys: list[str] = []
+    namespace = f"{project_name(project_dir)}:"
 
-    def unseal(key: str, value: Any) -> Any:
+    def stand_in(key: str, where: list[str | int]) -> str:
+        if project_dir == ROOT and key.startswith(namespace):
+            from components.settings import offline_placeholder
+
+            declared = offline_placeholder([key.removeprefix(namespace), *where], len(secret_keys))
+            if declared is not None:
+                return declared
+        return UNKNOWN_SECRET
+
+    def unseal(key: str, value: Any, where: list[str | int]) -> Any:
         if isinstance(value, dict) and set(value) == {"secure"}:
             secret_keys.append(key)
-            return UNKNOWN_SECRET
+            return stand_in(key, where)
         if isinstance(value, dict):
-            return {k: unseal(key, v) for k, v in value.items()}
+            return {k: unseal(key, v, [*where, k]) for k, v in value.items()}
         if isinstance(value, list):
-            return [unseal(key, v) for v in value]
+            return [unseal(key, v, [*where, i]) for i, v in enumerate(value)]
         return value
 
-    values = {key: unseal(key, value) for key, value in values.items()}
+    values = {key: unseal(key, value, []) for key, value in values.items()}
     for dotted, raw in (overrides or {}).items():
         key, _, rest = dotted.partition(".") if ":" not in dotted.split(".")[0] else (dotted, "", "")
         full = key if ":" in key else f"{project_name(project_dir)}:{key}"

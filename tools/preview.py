@@ -28,7 +28,6 @@ import argparse
 import concurrent.futures
 import gc
 import json
-import re
 import sys
 import time
 import traceback
@@ -41,8 +40,7 @@ from typing import Any
 from tools.mock_runtime import (
     PROJECT,
     ROOT,
-    SECRET_PLACEHOLDER,
-    UNKNOWN_SECRET,
+    SECRET_TEXT,
     Graph,
     Resource,
     load_stack_config,
@@ -77,10 +75,11 @@ class Masker:
     Structured values (resource inputs, stack outputs) are masked where the engine marks them secret
     (the secret envelope, outputs marked secret). Free text (policy messages, error messages, the tree)
     is scrubbed of the only secret values an offline run can hold: the placeholders the mock runtime
-    hands out for config secrets and for generated secrets, recognised by their shape.
+    hands out for config secrets (those the settings declare, and the generic one) and for generated
+    secrets, recognised by their shape.
     """
 
-    PATTERN = re.compile(re.escape(SECRET_PLACEHOLDER) + r"\d+|" + re.escape(UNKNOWN_SECRET))
+    PATTERN = SECRET_TEXT
 
     def text(self, text: str) -> str:
         return self.PATTERN.sub(MASK, text)
