@@ -87,12 +87,15 @@ def matches(pattern: str, description: str) -> Check:
 
 
 def each(item_check: Check) -> Check:
+    """Every item passes `item_check`, and none repeats (each item becomes a resource with its own name)."""
+
     def check(values: Any) -> str | None:
         for value in values:
             problem = item_check(value)
             if problem:
                 return f"a list whose items are each {problem} ({value!r} is not)"
-        return None
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        return f"a list without repeated items ({repeated} repeat)" if repeated else None
 
     return check
 
@@ -249,14 +252,17 @@ ENV_NAME = matches(r"[A-Za-z_][A-Za-z0-9_]*", "environment variable names ([A-Za
 SECRET_SOURCE = re.compile(
     r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*"
     r"|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_./-]+"
-    r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+(:[^:\s]*:[^:\s]*:[^:\s]*)?"
+    # The full ARN, with the 6-character suffix Secrets Manager appends: the execution role's policy names
+    # this ARN, and a partial one would match no secret (access denied when the task starts).
+    r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+-[A-Za-z0-9]{6}"
+    r"(:[^:\s]*:[^:\s]*:[^:\s]*)?"
 )
 
 
 def _secret_sources(sources: Mapping[str, str]) -> str | None:
     bad = [name for name, source in sources.items() if not SECRET_SOURCE.fullmatch(source)]
-    return (f"an SSM parameter name or ARN, or a Secrets Manager secret ARN (optionally ending "
-            f":json-key::), for {bad}") if bad else None
+    return (f"an SSM parameter name or ARN, or a full Secrets Manager secret ARN (with its 6-character "
+            f"suffix, optionally ending :json-key::), for {bad}") if bad else None
 
 
 @dataclass(frozen=True)
@@ -276,7 +282,8 @@ class ServiceSettings:
                                       _secret_sources)
     user: str = setting("1000:1000", "User the container runs as (non-root).",
                         matches(r"(?!root$)([1-9]\d*(:\d+)?|[a-z_][a-z0-9_-]*)", "a non-root uid[:gid] or user name"))
-    readonly_root_filesystem: bool = setting(True, "Mount the root filesystem read-only (/tmp stays writable).")
+    readonly_root_filesystem: bool = setting(True, "Mount the root filesystem read-only; /tmp is a task volume, "
+                                                     "writable by service.user only if the image declares VOLUME /tmp.")
     desired_count: int = setting(PerEnv(1, 2), "Tasks started on creation.", between(0, 1000))
     min_count: int = setting(PerEnv(1, 2), "Autoscaling minimum.", between(0, 1000))
     max_count: int = setting(PerEnv(2, 10), "Autoscaling maximum.", between(1, 1000))

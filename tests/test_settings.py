@@ -126,7 +126,12 @@ BAD_INPUTS = [
               "command: [y]}]"}, "jobs"),
     ({"pipeline.connection_arn": "arn:aws:s3:::bucket"}, "pipeline.connection_arn"),
     ({"monitoring.alarm_emails": "[ops-at-example.com]"}, "monitoring.alarm_emails"),
-    ({"pipeline.enabled": "false"}, "service.pipeline_owns_deployments"),  # nothing would deploy new images
+    ({"pipeline.enabled": "false"}, "service.pipeline_owns_deployments"),
+    ({"monitoring.alarm_emails": "[ops@example.com, ops@example.com]"}, "monitoring.alarm_emails"),
+    ({"network.endpoints": "[s3, s3]"}, "network.endpoints"),
+    # a Secrets Manager ARN without its random suffix matches no secret in the execution role's policy
+    ({"service.secrets": "{API_KEY: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:vendor-api'}"},
+     "service.secrets"),  # nothing would deploy new images
 ]
 
 
@@ -156,3 +161,10 @@ def test_a_valid_override_is_accepted():
     loaded = load("dev", service={"cpu": "512", "memory": "1024"}, network={"nat": "none",
                                                                             "endpoints": ["s3", "ecr", "logs"]})
     assert (loaded.service.cpu, loaded.service.memory, loaded.network.nat) == (512, 1024, "none")
+
+
+def test_a_repeated_secret_webhook_is_refused_without_printing_it():
+    url = "https://hooks.example.com/services/T0/B0/token123"
+    (problem,) = problems("dev", monitoring={"webhooks": [url, url]})
+    assert problem.key == "monitoring.webhooks" and "without repeated items" in problem.allowed
+    assert "token123" not in str(problem)
