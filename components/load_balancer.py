@@ -66,7 +66,9 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group: aws.lb.TargetGroup
     https_listener: aws.lb.Listener
     http_listener: aws.lb.Listener
-    web_acl: aws.wafv2.WebAcl | None
+    # Not `aws.wafv2.WebAcl | None`: Pulumi evaluates a component's class annotations when it registers
+    # outputs, and naming wafv2 here would import its 0.4 s of generated types in stacks without WAF.
+    web_acl: pulumi.CustomResource | None
     access_log_bucket: aws.s3.Bucket | None = None
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
