@@ -28,10 +28,6 @@ COMPARISONS = {
     "<=": "LessThanOrEqualToThreshold",
 }
 
-# treat_missing_data, and why each choice is made per metric below.
-MISSING = ("notBreaching", "breaching", "ignore", "missing")
-
-
 @dataclass(frozen=True)
 class Env:
     """A value that differs between dev and the production-like environments (stg, prod)."""
@@ -241,7 +237,7 @@ ALARMS: tuple[AlarmSpec, ...] = (
     # --- scheduled jobs, one alarm per job ------------------------------------------------------------
     AlarmSpec(
         key="job_failed", tier="job",
-        summary="A run of the job stopped with a non-zero exit code (its failure rule matched).",
+        summary="A run of the job stopped with a non-zero exit code or failed to start (its failure rule matched).",
         metrics=(Metric("failures", "AWS/Events", "TriggeredRules", "Sum", ("RuleName",)),),
         comparison=">", threshold=Env(0, 0), unit="runs", limits=(0, 1000),
         evaluation_periods=Env(1, 1), missing="notBreaching",

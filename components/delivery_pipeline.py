@@ -153,8 +153,6 @@ class DeliveryPipeline(pulumi.ComponentResource):
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
         )
 
-        self.stage_names = ["Source", "Build", *(["Approval"] if settings.manual_approval else []), "Migrate",
-                            "Deploy"]
         self.pipeline = aws.codepipeline.Pipeline(
             pipeline_name,
             name=pipeline_name,

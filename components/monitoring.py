@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import COMPARISONS, AlarmSpec, Metric
+from components.alarms import COMPARISONS, TIERS, AlarmSpec, Metric
 from components.context import StackContext
 from components.naming import Namer
 from components.settings import MonitoringSettings
@@ -172,7 +172,7 @@ def member_cluster_ids(member_clusters: pulumi.Output[list[str]], nodes: int) ->
 @dataclass
 class JobTargets:
     name: str  # the job's name in settings (alarm name suffix)
-    failure_rule_name: pulumi.Input[str]  # EventBridge rule matching runs that exited non-zero
+    failure_rule_name: pulumi.Input[str]  # EventBridge rule matching runs that exited non-zero or never started
     dead_letter_queue_name: pulumi.Input[str]  # where EventBridge Scheduler puts runs it could not start
 
 
@@ -203,9 +203,7 @@ class MonitoringArgs:
 
     def subjects(self) -> dict[str, list[Subject]]:
         """Every tier's subjects (an absent tier has none)."""
-        found: dict[str, list[Subject]] = {tier: [] for tier in
-                                           ("load_balancer", "service", "database", "database_replica",
-                                            "cache_node", "job")}
+        found: dict[str, list[Subject]] = {tier: [] for tier in TIERS}
         if self.load_balancer:
             found["load_balancer"].append(Subject(None, {
                 "LoadBalancer": self.load_balancer.load_balancer_arn_suffix,

@@ -12,8 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 
 TIERS = ("public", "private", "isolated")
-MIN_SUBNET_PREFIX = 16  # AWS: a subnet CIDR is /16 to /28
-MAX_SUBNET_PREFIX = 28
+MAX_SUBNET_PREFIX = 28  # AWS: a subnet CIDR is /16 to /28 (a VPC is at most /16, so only /28 can be broken)
 MAX_AZS = 6
 
 

@@ -34,6 +34,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.iam import ecr_pull_statements
 from components.logs import encrypted_log_group
 from components.settings import ServiceSettings
 from components.workloads import ContainerSecret, ContainerSecrets
@@ -197,11 +198,7 @@ class WebService(pulumi.ComponentResource):
     def _execution_role(self, args: WebServiceArgs, secrets: ContainerSecrets) -> aws.iam.Role:
         log_arn = self.log_group.arn
         return self._role("execution", [
-            {"Sid": "EcrAuthorizationIsAccountWide", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-             "Resource": "*"},  # GetAuthorizationToken has no resource-level permissions
-            {"Sid": "PullThisRepository", "Effect": "Allow",
-             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-             "Resource": args.repository_arn},
+            *ecr_pull_statements(args.repository_arn),
             {"Sid": "WriteThisLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [log_arn, pulumi.Output.concat(log_arn, ":*")]},
             *secrets.execution_role_statements(),

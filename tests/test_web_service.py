@@ -119,7 +119,7 @@ def test_execution_role_reads_exactly_the_task_secrets_this_repository_and_these
     found = {s["Sid"]: s for s in role_statements(stack_graph, "execution")}
     repository = stack_graph.one("aws:ecr/repository:Repository")
     log_group = stack_graph.one("aws:cloudwatch/logGroup:LogGroup", "*-web-log")
-    assert found["PullThisRepository"]["Resource"] == repository.outputs["arn"]
+    assert found["PullTheAppImage"]["Resource"] == repository.outputs["arn"]
     assert found["WriteThisLogGroup"]["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
     wildcards = [s["Action"] for s in found.values() if "*" in json.dumps(s.get("Resource"))
                  and s["Sid"] != "WriteThisLogGroup"]

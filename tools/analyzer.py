@@ -44,8 +44,6 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for a value not known yet (preview)
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 
 LEVELS = {
     "advisory": analyzer_pb2.ADVISORY,
@@ -443,9 +441,6 @@ class PolicyPackProcess:
         if self.stub is None:
             raise RuntimeError("policy pack not started")
         return self.stub
-
-    def plugin_version(self) -> str:
-        return str(self._call().GetPluginInfo(empty_pb2.Empty()).version)
 
     def configure_stack(self, tags: Mapping[str, str] | None = None) -> None:
         request = analyzer_pb2.AnalyzerStackConfigureRequest(
