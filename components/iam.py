@@ -1,4 +1,4 @@
-"""Small IAM helpers shared by the batch and delivery components: a service role with one inline policy."""
+"""Small IAM helpers shared by the web service, batch and delivery components: service roles, scoped statements."""
 
 from __future__ import annotations
 
