@@ -202,7 +202,9 @@ def test_preview_comments_on_the_pull_request_with_the_policy_pack():
     assert pulumi["with"]["policyPacks"] == "policies" and (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
     assert pulumi["with"]["comment-on-pr"] == "${{ inputs.command == 'preview' }}"
     assert pulumi["with"]["command"] == "${{ inputs.command }}"
-    assert pulumi["with"]["stack-name"] == "${{ inputs.stack }}"
+    # plain on self-managed backends, org/stack on Pulumi Cloud when the organization is configured
+    assert pulumi["with"]["stack-name"] == ("${{ vars.PULUMI_ORGANIZATION && format('{0}/{1}', "
+                                            "vars.PULUMI_ORGANIZATION, inputs.stack) || inputs.stack }}")
 
 
 def test_pulumi_cli_is_the_release_of_the_pinned_sdk():
