@@ -29,6 +29,7 @@ from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import tagged_provider
 from components.registry import Registry, RegistryArgs
+from components.release import Release, ReleaseArgs
 from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import load_from_pulumi_config
 from components.web_service import WebService, WebServiceArgs, configured_secrets
@@ -85,9 +86,14 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
 pulumi.export("site_url", load_balancer.url)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
+# The image tag the pipeline released last (an SSM parameter it writes); `pulumi up` deploys config changes with it.
+release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.service.image_tag,
+                                         follow=settings.service.pipeline_owns_deployments),
+                  opts=platform) if settings.pipeline.enabled else None
+image_tag = release.image_tag if release else settings.service.image_tag
 web_service = WebService("web-service", WebServiceArgs(
     ctx=ctx, settings=settings.service, repository_url=registry.repository_url,
-    repository_arn=registry.repository_arn, subnet_ids=network.private_subnet_ids,
+    repository_arn=registry.repository_arn, image_tag=image_tag, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
     secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets,
@@ -100,7 +106,7 @@ pulumi.export("service_name", web_service.service_name)
 job_secrets = ContainerSecrets((*app_settings.container_secrets.secrets,
                                 *configured_secrets(ctx, settings.service.secrets, keys.data_key_arn)))
 jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
-    ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", settings.service.image_tag),
+    ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
     repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
     subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
     telemetry_key_arn=keys.telemetry_key_arn, environment=settings.service.environment, secrets=job_secrets,
@@ -108,7 +114,7 @@ jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
     alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
 pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])
 pipeline = None
-if settings.pipeline.enabled:
+if release is not None:  # i.e. settings.pipeline.enabled
     pipeline = DeliveryPipeline("delivery-pipeline", DeliveryPipelineArgs(
         ctx=ctx, settings=settings.pipeline, repository=settings.repository, data_key_arn=keys.data_key_arn,
         telemetry_key_arn=keys.telemetry_key_arn, image_repository_url=registry.repository_url,
@@ -118,8 +124,10 @@ if settings.pipeline.enabled:
         task_role_arns=[web_service.execution_role_arn, web_service.task_role_arn],
         subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
         job_task_definition_families=[job.task_definition_family for job in jobs],
-        job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)]), opts=platform)
+        job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)],
+        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
+    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: README "Who owns what"
     # A new GitHub connection stays PENDING until its one-time console handshake (README).
     pulumi.export("github_connection_arn", pipeline.connection_arn)
     pulumi.export("github_connection_status", pipeline.connection_status)

@@ -2,7 +2,10 @@
 
 - preview role: trusted by the repository's `pull_request` runs only. AWS's ReadOnlyAccess (preview
   and `--refresh` read resources and call data sources) minus reading secret values, plus reading the
-  state and decrypting stack secrets. `pulumi preview` takes no lock on any backend, so it writes nothing.
+  state and decrypting stack secrets. The one SSM read it keeps is the platform's release parameters
+  (`/{system}/{env}/release/*`, plain Strings: the image tag the pipeline released), which every
+  preview reads for the task definitions (components/release.py). `pulumi preview` takes no lock on any
+  backend, so it writes nothing.
 - deploy role: trusted by pushes to the main branch (dev) and by jobs of the protected GitHub
   environment (prod; the `environment:` subject replaces the `ref:` one when a job names an environment).
   Full use of the AWS services the platform creates, in the configured regions only; IAM only on
@@ -36,6 +39,8 @@ SERVICE_LINKED_ROLES = (
 # Reading these returns secret values; the preview role never needs them (no refresh of secret values).
 SECRET_READS = ("secretsmanager:GetSecretValue", "ssm:GetParameter", "ssm:GetParameters",
                 "ssm:GetParametersByPath", "ssm:GetParameterHistory")
+# The platform's release parameters (components/release.py): plain Strings every preview must read.
+RELEASE_PARAMETER_PATH = "release"
 # What would weaken or delete the backend itself.
 BACKEND_BUCKET_CHANGES = (
     "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutBucketVersioning",
@@ -96,11 +101,18 @@ def _state_statements(backend: Backend, *, write: bool) -> list[dict]:
     ]
 
 
-def preview_policy(backend: Backend) -> dict:
-    """Inline policy of the preview role, next to ReadOnlyAccess."""
+def release_parameter_arns(args: GitHubActionsRolesArgs) -> list[str]:
+    """ARNs of the release parameters of every configured environment and region (`Namer.path` form)."""
+    s = args.settings
+    return [f"arn:{args.partition}:ssm:{region}:{args.account_id}:parameter/{s.system}/{env}/"
+            f"{RELEASE_PARAMETER_PATH}/*" for env in s.environments for region in args.regions]
+
+
+def preview_policy(backend: Backend, readable_parameters: list[str]) -> dict:
+    """Inline policy of the preview role, next to ReadOnlyAccess; `readable_parameters` stay readable."""
     return {"Version": "2012-10-17", "Statement": [
         *_state_statements(backend, write=False),
-        {"Sid": "NoSecretValues", "Effect": "Deny", "Action": list(SECRET_READS), "Resource": "*"},
+        {"Sid": "NoSecretValues", "Effect": "Deny", "Action": list(SECRET_READS), "NotResource": readable_parameters},
         {"Sid": "NoObjectsBesidesState", "Effect": "Deny", "Action": "s3:GetObject",
          "NotResource": pulumi.Output.concat(backend.bucket_arn, "/*")},
     ]}
@@ -172,7 +184,8 @@ class GitHubActionsRoles(pulumi.ComponentResource):
                                      opts=pulumi.ResourceOptions(parent=self.preview_role))
         aws.iam.RolePolicy(bootstrap_name(s.system, "github-preview", "policy"), role=self.preview_role.name,
                            name=bootstrap_name(s.system, "github-preview", "policy"),
-                           policy=pulumi.Output.json_dumps(preview_policy(args.backend)),
+                           policy=pulumi.Output.json_dumps(
+                               preview_policy(args.backend, release_parameter_arns(args))),
                            opts=pulumi.ResourceOptions(parent=self.preview_role))
 
         # Two hours: a first prod `pulumi up` (Multi-AZ RDS, Redis with failover) can outlast one.

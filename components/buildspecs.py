@@ -8,7 +8,8 @@ migrate: registers a revision of the service's current task definition with the 
          once on Fargate with the migrate command as a container override, in the private subnets with
          the batch security group and no public IP, waits for it to stop and fails the pipeline unless
          the container exited 0. Then the scheduled jobs' task definitions get a revision with the new
-         image too, so jobs run the same code as the service.
+         image too, so jobs run the same code as the service, and the tag is released: written to the
+         release parameter that `pulumi up` reads (components/release.py).
 
 Both run with `bash -eo pipefail` semantics: every multi-line command starts with `set -euo pipefail`.
 """
@@ -90,11 +91,13 @@ fi""",
 
 def migrate_spec() -> str:
     """Environment: CLUSTER, SERVICE, CONTAINER_NAME, REPOSITORY_URI, SUBNETS (comma-separated),
-    SECURITY_GROUP, MIGRATE_COMMAND (JSON list), JOB_FAMILIES (space-separated, may be empty)."""
+    SECURITY_GROUP, MIGRATE_COMMAND (JSON list), JOB_FAMILIES (space-separated, may be empty),
+    RELEASE_PARAMETER (SSM parameter name: the released image tag)."""
     return dump({
         "version": 0.2,
         "env": {"shell": "bash"},
-        "phases": {"build": {"commands": [f"{_PRELUDE}\n{_MIGRATE}", f"{_PRELUDE}\n{_ROLL_JOBS}"]}},
+        "phases": {"build": {"commands": [f"{_PRELUDE}\n{_MIGRATE}", f"{_PRELUDE}\n{_ROLL_JOBS}",
+                                          f"{_PRELUDE}\n{_RELEASE}"]}},
     })
 
 
@@ -137,3 +140,10 @@ _ROLL_JOBS = """for FAMILY in $JOB_FAMILIES; do
   aws ecs register-task-definition --cli-input-json file://job-task.json \\
     --query taskDefinition.taskDefinitionArn --output text
 done"""
+
+# Only reached after a successful migration (CodeBuild stops at the first failing command). No --type:
+# the parameter exists (Pulumi created it), and overwriting must not change what it is.
+_RELEASE = """IMAGE_TAG="${IMAGE_URI##*:}"
+aws ssm put-parameter --name "$RELEASE_PARAMETER" --value "$IMAGE_TAG" --overwrite >/dev/null
+echo "Released $IMAGE_TAG to $RELEASE_PARAMETER (pulumi up deploys this tag from now on)"
+""".rstrip("\n")

@@ -8,8 +8,10 @@ Deploy (the ECS standard deploy action rolls the web service onto the new image)
 The approval sits before the migration, not after it: a migration changes the production schema,
 so approving after it would ask a human to approve what has already happened.
 
-The web service keeps `ignore_changes` on its task definition (service.pipeline_owns_deployments),
-so `pulumi up` does not roll back what this pipeline deployed.
+Once the migration succeeded, the migrate step also releases the tag: it writes it to the release
+parameter (components/release.py), which every later `pulumi up` reads for the web service's and the
+jobs' task definitions, so `pulumi up` deploys configuration changes with this image and never rolls
+back what this pipeline deployed.
 
 A new CodeConnections connection starts PENDING: someone with access to the GitHub organization
 completes the handshake once in the console (README "Batch jobs and delivery pipeline"); until
@@ -53,6 +55,8 @@ class DeliveryPipelineArgs:
     task_role_arns: Sequence[pulumi.Input[str]]  # the web service's execution and task roles
     subnet_ids: Sequence[pulumi.Input[str]]  # where the migration runs: private subnets, no public IP
     security_group_id: pulumi.Input[str]  # workloads.batch_id (admitted by the database)
+    release_parameter_name: pulumi.Input[str]  # Release.parameter_name: the migrate step writes the tag there
+    release_parameter_arn: pulumi.Input[str]  # Release.parameter_arn: the only parameter it may write
     job_task_definition_families: Sequence[pulumi.Input[str]] = field(default_factory=list)
     job_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
@@ -110,6 +114,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
               "Resource": family_arns, "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
              {"Sid": "WatchTheMigrationTask", "Effect": "Allow", "Action": "ecs:DescribeTasks",
               "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), cluster_name, "/*")},
+             {"Sid": "ReleaseTheMigratedTag", "Effect": "Allow", "Action": "ssm:PutParameter",
+              "Resource": args.release_parameter_arn},
              _pass_roles(passed_roles)],
             parent=self, description="CodeBuild runs the Django migration as a one-off Fargate task",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
@@ -129,6 +135,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
                 "SECURITY_GROUP": args.security_group_id,
                 "MIGRATE_COMMAND": json.dumps(settings.migrate_command),
                 "JOB_FAMILIES": pulumi.Output.all(*args.job_task_definition_families).apply(" ".join),
+                "RELEASE_PARAMETER": args.release_parameter_name,
             })
 
         pipeline_name = ctx.namer.name("delivery", "cp")

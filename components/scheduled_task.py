@@ -12,7 +12,8 @@ role, an encrypted dead-letter queue, and a rule that fires when a run of this f
 non-zero exit code or fails to start. The schedule sits in a schedule group of its own, the only
 scope Scheduler's confused-deputy condition (aws:SourceArn) can name. The schedule targets the
 family without a revision, i.e. the latest ACTIVE revision, so when the delivery pipeline registers
-a revision with a new image the job follows it without `pulumi up`.
+a revision with a new image the job follows it without `pulumi up`; a `pulumi up` that changes the job
+registers its revision with the released tag (components/release.py), not an older one.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ SCHEDULE_DESCRIPTION_MAX = 512  # Scheduler CreateSchedule Description, 0-512 ch
 class ScheduledTaskArgs:
     ctx: StackContext
     job: JobSettings
-    image: pulumi.Input[str]  # registry URL + tag, the web service's image
+    image: pulumi.Input[str]  # registry URL + the released tag (Release.image_tag), the web service's image
     repository_arn: pulumi.Input[str]  # the execution role may pull from this repository only
     cluster_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]  # private subnets; tasks get no public IP

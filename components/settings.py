@@ -267,7 +267,8 @@ def _secret_sources(sources: Mapping[str, str]) -> str | None:
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    image_tag: str = setting("bootstrap", "Image tag deployed by `pulumi up` (the pipeline deploys commits later).",
+    image_tag: str = setting("bootstrap", "Image tag of the first `pulumi up` (the release parameter's initial value); "
+                                          "with pipeline_owns_deployments false, the tag `pulumi up` always deploys.",
                              matches(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "a Docker tag"))
     port: int = setting(8000, "Container port gunicorn listens on.", between(1024, 65535))
     command: list[str] = setting(["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000",
@@ -297,8 +298,9 @@ class ServiceSettings:
     max_percent: int = setting(200, "Deployment maximum percent.", between(100, 400))
     exec: bool = setting(PerEnv(True, False), "ECS Exec (shell into tasks) with encrypted session logs.")
     spot: bool = setting(PerEnv(True, False), "Run on Fargate Spot (dev cost saver; tasks may be interrupted).")
-    pipeline_owns_deployments: bool = setting(True, "Ignore task definition changes so `pulumi up` does not "
-                                                    "roll back what the pipeline deployed.")
+    pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the tag the pipeline released last "
+                                                    "(SSM `/{system}/{env}/release/image-tag`); false: "
+                                                    "service.image_tag.")
 
     def problems(self, ctx: _Context) -> None:
         if not fargate.is_valid_size(self.cpu, self.memory):
@@ -546,7 +548,7 @@ class StackSettings:
         if duplicates:
             ctx.problem("jobs", duplicates, "unique job names")
         if self.service.pipeline_owns_deployments and not self.pipeline.enabled:
-            # Without the pipeline nothing else would ever roll out a new task definition.
+            # Without the pipeline nothing releases a tag (components/release.py): there is no parameter to read.
             ctx.problem("service.pipeline_owns_deployments", True,
                         "false when pipeline.enabled is false, so `pulumi up` deploys service.image_tag")
 

@@ -10,9 +10,10 @@ What the seed and the tools' users learned the hard way, and where it is handled
 - A too-short health check grace period kills slow-starting tasks in a loop (seed): default 120 s.
 - The deployment circuit breaker rolls a failed deployment back; with alarm names it also rolls back
   on those alarms.
-- The pipeline registers new task definition revisions: with `pipeline_owns_deployments` the service
-  ignores `taskDefinition`, so `pulumi up` never reverts a deployment (pulumi-aws #1982). The service
-  always ignores `desiredCount`, which autoscaling owns after creation.
+- The image tag is an input (`Release.image_tag`: the tag the pipeline released last, read from SSM at
+  every `pulumi up`), so `pulumi up` deploys configuration changes with the released image instead of
+  reverting a deployment (pulumi-aws #1982) or ignoring `taskDefinition` and never deploying them. The
+  service always ignores `desiredCount`, which autoscaling owns after creation.
 - Read-only root filesystem with a task-scoped volume on /tmp (gunicorn's worker heartbeat files live
   there). Fargate creates such a volume owned by root with mode 0755 unless the image declares
   `VOLUME ["/tmp"]` (then the image's /tmp, 1777, is copied): a non-root user can write /tmp only when
@@ -77,6 +78,7 @@ class WebServiceArgs:
     settings: ServiceSettings
     repository_url: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
+    image_tag: pulumi.Input[str]  # Release.image_tag: the released tag (or service.image_tag, see release.py)
     subnet_ids: Sequence[pulumi.Input[str]]  # the private subnets
     security_group_id: pulumi.Input[str]  # the web tasks' group (WorkloadSecurityGroups.web_id)
     target_group_arn: pulumi.Input[str]  # LoadBalancer.target_group_arn (carries the listener dependency)
@@ -230,7 +232,7 @@ class WebService(pulumi.ComponentResource):
             volumes.update(EXEC_AGENT_VOLUMES)
         container = {
             "name": CONTAINER_NAME,
-            "image": pulumi.Output.concat(args.repository_url, ":", settings.image_tag),
+            "image": pulumi.Output.concat(args.repository_url, ":", args.image_tag),
             "essential": True,
             "command": settings.command,
             "user": settings.user,
@@ -270,7 +272,6 @@ class WebService(pulumi.ComponentResource):
     def _service(self, args: WebServiceArgs) -> aws.ecs.Service:
         ctx, settings = self._ctx, args.settings
         service_name = ctx.namer.name("web", "svc")
-        ignored = ["desired_count"] + (["task_definition"] if settings.pipeline_owns_deployments else [])
         alarms = aws.ecs.ServiceAlarmsArgs(alarm_names=list(args.deployment_alarm_names), enable=True,
                                            rollback=True) if args.deployment_alarm_names else None
         return aws.ecs.Service(
@@ -298,7 +299,7 @@ class WebService(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             # The task definition names only the roles: without the policies as dependencies the first tasks
             # can start before the inline policies exist and fail to pull the image or read their secrets.
-            opts=self._child(depends_on=[self._capacity, *self._role_policies], ignore_changes=ignored),
+            opts=self._child(depends_on=[self._capacity, *self._role_policies], ignore_changes=["desired_count"]),
         )
 
     def _autoscaling(self, args: WebServiceArgs) -> None:

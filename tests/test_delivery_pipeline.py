@@ -33,6 +33,8 @@ WEB_ROLES = ["arn:aws:iam::123456789012:role/django-prod-web-exec-role",
              "arn:aws:iam::123456789012:role/django-prod-web-task-role"]
 JOB_ROLES = ["arn:aws:iam::123456789012:role/django-prod-job-a-exec-role",
              "arn:aws:iam::123456789012:role/django-prod-job-a-task-role"]
+RELEASE_PARAMETER = "/django/prod/release/image-tag"
+RELEASE_PARAMETER_ARN = arn("ssm", "parameter/django/prod/release/image-tag")
 EXISTING_CONNECTION = arn("codestar-connections", "connection/0a1b2c3d-0000-4000-8000-123456789abc")
 
 
@@ -50,7 +52,8 @@ def build(env: str = "prod", **pipeline: str) -> Graph:
             container_name="django", task_role_arns=[output(r) for r in WEB_ROLES],
             subnet_ids=[output("subnet-a"), output("subnet-b")], security_group_id=output("sg-batch"),
             job_task_definition_families=[output("django-prod-job-a-task")],
-            job_role_arns=[output(r) for r in JOB_ROLES]))
+            job_role_arns=[output(r) for r in JOB_ROLES], release_parameter_name=output(RELEASE_PARAMETER),
+            release_parameter_arn=output(RELEASE_PARAMETER_ARN)))
 
     return run_component(program, env)
 
@@ -190,7 +193,7 @@ def test_migrate_project_is_not_privileged_and_gets_the_service_network_settings
                          "REPOSITORY_URI": REPOSITORY_URL, "SUBNETS": "subnet-a,subnet-b",
                          "SECURITY_GROUP": "sg-batch",
                          "MIGRATE_COMMAND": '["python", "manage.py", "migrate", "--noinput"]',
-                         "JOB_FAMILIES": "django-prod-job-a-task"}
+                         "JOB_FAMILIES": "django-prod-job-a-task", "RELEASE_PARAMETER": RELEASE_PARAMETER}
 
 
 def test_migrate_command_comes_from_settings():
@@ -209,7 +212,7 @@ def test_build_role_pushes_to_exactly_the_repository(pipeline_prod: Graph):
     assert "ecr:PutImage" in found["PushTheAppImage"]["Action"]
     assert found["EcrLogin"] == {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
                                  "Resource": "*"}
-    assert not any(a.startswith("ecs:") for s in found.values() for a in _actions(s))
+    assert not any(a.startswith(("ecs:", "ssm:")) for s in found.values() for a in _actions(s))
     assert found["ArtifactEncryption"]["Resource"] == DATA_KEY
 
 
@@ -223,6 +226,8 @@ def test_migrate_role_runs_only_the_service_family_on_its_cluster_and_passes_onl
     assert found["PassOnlyTheTaskRoles"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert "s3:PutObject" not in found["PipelineArtifacts"]["Action"]  # it only reads imagedefinitions.json
+    assert found["ReleaseTheMigratedTag"] == {"Sid": "ReleaseTheMigratedTag", "Effect": "Allow",
+                                              "Action": "ssm:PutParameter", "Resource": RELEASE_PARAMETER_ARN}
     wildcard = {sid for sid, s in found.items() if s["Resource"] == "*"}
     assert wildcard == {"RegisterRevisionsWithTheNewImage"}  # no resource-level permissions exist for these
     assert set(found["RegisterRevisionsWithTheNewImage"]["Action"]) == {"ecs:DescribeTaskDefinition",
@@ -303,6 +308,8 @@ FAKE_AWS = textwrap.dedent("""\
         print("arn:aws:ecs:us-east-1:123456789012:task-definition/registered:8")
     elif command == "ecs run-task":
         print("arn:aws:ecs:us-east-1:123456789012:task/django-prod-ecs/abc")
+    elif command == "ssm put-parameter":
+        pass
     elif command == "ecs wait":
         pass
     elif command == "ecs describe-tasks":
@@ -325,7 +332,7 @@ def run_migrate(tmp_path: Path, exit_code: str) -> tuple[subprocess.CompletedPro
            "FAKE_EXIT_CODE": exit_code, "CLUSTER": CLUSTER, "SERVICE": "django-prod-web-svc",
            "CONTAINER_NAME": "django", "REPOSITORY_URI": REPOSITORY_URL, "SUBNETS": "subnet-a,subnet-b",
            "SECURITY_GROUP": "sg-batch", "MIGRATE_COMMAND": '["python", "manage.py", "migrate", "--noinput"]',
-           "JOB_FAMILIES": "django-prod-job-a-task django-prod-job-b-task"}
+           "JOB_FAMILIES": "django-prod-job-a-task django-prod-job-b-task", "RELEASE_PARAMETER": RELEASE_PARAMETER}
     spec = yaml.safe_load(buildspecs.migrate_spec())
     assert spec["env"]["shell"] == "bash"
     result = subprocess.CompletedProcess[str]([], 0, "", "")
@@ -358,6 +365,9 @@ def test_migration_runs_the_new_image_once_in_private_subnets_then_rolls_the_job
     registrations = [c for c in calls if c[:2] == ["ecs", "register-task-definition"]]
     assert len(registrations) == 3  # the migration revision and one per job family
     assert registered[1]["family"] == "django-prod-job-b-task"
+    # Last, once the migration succeeded and the jobs follow: the tag is released for `pulumi up`.
+    assert calls[-1] == ["ssm", "put-parameter", "--name", RELEASE_PARAMETER, "--value", "0123abc", "--overwrite"]
+    assert "Released 0123abc" in result.stdout
 
 
 def test_a_failed_migration_fails_the_build_and_registers_no_job_revision(tmp_path: Path):
@@ -365,11 +375,13 @@ def test_a_failed_migration_fails_the_build_and_registers_no_job_revision(tmp_pa
     assert result.returncode != 0
     assert "Migration failed: exit code 1" in result.stdout
     assert len([c for c in calls if c[:2] == ["ecs", "register-task-definition"]]) == 1  # only the migration's
+    assert not [c for c in calls if c[0] == "ssm"]  # the released tag stays the previous one
 
 
 def test_a_migration_task_that_never_started_fails_the_build(tmp_path: Path):
-    result, _ = run_migrate(tmp_path, exit_code="None")  # no exit code: image pull or secrets failure
+    result, calls = run_migrate(tmp_path, exit_code="None")  # no exit code: image pull or secrets failure
     assert result.returncode != 0 and "exit code None" in result.stdout
+    assert not [c for c in calls if c[0] == "ssm"]
 
 
 def test_build_spec_writes_image_definitions_with_the_container_name_and_commit_tag(tmp_path: Path):
@@ -458,14 +470,17 @@ def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph)
     assert migrate["CLUSTER"] == cluster.outputs["arn"]
     assert migrate["JOB_FAMILIES"] == stack_graph.one(
         "aws:ecs/taskDefinition:TaskDefinition", "*-job-clearsessions-task").inputs["family"]
-    # The service leaves its task definition to the pipeline, so `pulumi up` does not roll deployments back.
-    assert "taskDefinition" in service.ignore_changes
+    # `pulumi up` deploys task definition changes (with the released tag, tests/test_release.py).
+    assert "taskDefinition" not in service.ignore_changes
+    release = stack_graph.one("aws:ssm/parameter:Parameter", "*-release-image-tag-ssm")
+    assert migrate["RELEASE_PARAMETER"] == release.inputs["name"]
 
 
 def test_pipeline_can_be_disabled():
     graph = run_stack("dev", {"pipeline.enabled": "false", "service.pipeline_owns_deployments": "false"})
     assert graph.of_type(PIPELINE, PROJECT, "aws:codeconnections/connection:Connection") == []
     assert "pipeline_name" not in graph.outputs and graph.of_type("aws:scheduler/schedule:Schedule")
+    assert not [p for p in graph.of_type("aws:ssm/parameter:Parameter") if "/release/" in p.inputs["name"]]
 
 
 def test_connection_status_is_exported_for_the_handshake(dev: Graph):

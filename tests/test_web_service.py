@@ -188,7 +188,7 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
     # Without it the provider replaces the service when service.spot flips the capacity provider, and the
     # replacement collides with the fixed service name (terraform-provider-aws capacityProviderStrategyCustomizeDiff).
     assert service.inputs["forceNewDeployment"] is True
-    assert sorted(service.ignore_changes) == ["desiredCount", "taskDefinition"]  # pipeline + autoscaling own them
+    assert service.ignore_changes == ["desiredCount"]  # autoscaling owns it; the image is the released tag
     # The monitoring tier passes alarm names as plain strings (the alarms are created later): each must name
     # a real alarm of this stack, or ECS would silently watch nothing.
     alarms = service.inputs["alarms"]
@@ -222,7 +222,7 @@ def test_autoscaling_tracks_cpu_memory_and_requests_per_target(stack_graph: Grap
 
 def test_service_options_follow_settings(options: Graph):
     service, definition = options.one(SERVICE), container(options)
-    assert service.ignore_changes == ["desiredCount"]  # `pulumi up` owns the task definition again
+    assert service.ignore_changes == ["desiredCount"]
     assert service.inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     assert service.inputs["enableExecuteCommand"] is False
     assert (service.inputs["healthCheckGracePeriodSeconds"], service.inputs["deploymentMinimumHealthyPercent"],
@@ -287,7 +287,7 @@ def _isolated_service(alarm_names: tuple[str, ...]) -> Graph:
                               "dev").service
     return run_component(lambda: WebService("web", WebServiceArgs(
         ctx=context("dev"), settings=service_settings, repository_url=output("123456789012.dkr.ecr/app"),
-        repository_arn=arn("ecr", "repository/app"), subnet_ids=["subnet-a", "subnet-b"],
+        repository_arn=arn("ecr", "repository/app"), image_tag="bootstrap", subnet_ids=["subnet-a", "subnet-b"],
         security_group_id="sg-web", target_group_arn=arn("elasticloadbalancing", "targetgroup/tg/1"),
         request_count_resource_label="app/alb/1/targetgroup/tg/1", log_key_arn=arn("kms", "key/telemetry"),
         secrets_key_arn=arn("kms", "key/data"), deployment_alarm_names=alarm_names)))

@@ -139,6 +139,7 @@ class PlaceholderMocks(mocks.Mocks):
     def __init__(self, region: str):
         self.region = region
         self._secrets = 0
+        self._parameters: dict[str, str] = {}  # String parameters created so far, name -> value
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
@@ -161,6 +162,11 @@ class PlaceholderMocks(mocks.Mocks):
                     "id": "Z0OFFLINE0PLACEHOLDER"}, []
         if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
             return {"randomPassword": self._secret(), "id": "random"}, []
+        if token == "aws:ssm/getParameter:getParameter":  # what this program created (the release tag)
+            name = args.args["name"]
+            value = self._parameters.get(name, "offline-placeholder")
+            return {"name": name, "value": value, "insecureValue": value, "type": "String",
+                    "arn": self._arn("ssm", f"parameter{name}"), "id": name, "version": 1}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}, []
         raise NotImplementedError(f"offline preview has no placeholder for the function {token}")
@@ -246,6 +252,8 @@ class PlaceholderMocks(mocks.Mocks):
         if typ == "aws:secretsmanager/secret:Secret":
             return {"arn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
         if typ == "aws:ssm/parameter:Parameter":
+            if inputs.get("type") == "String":
+                self._parameters[name] = inputs.get("insecureValue", inputs.get("value", ""))
             return {"arn": self._arn("ssm", f"parameter{name}")}
         if typ == "aws:sns/topic:Topic":
             return {"arn": self._arn("sns", name)}

@@ -256,8 +256,11 @@ def test_preview_role_reads_only_and_never_secret_values(graph):
     allowed = [a for s in found if s["Effect"] == "Allow"
                for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert allowed and not [a for a in allowed if a.split(":")[1].startswith(WRITE_VERBS)]
+    # Every secret read is denied but on the release parameters (plain Strings every preview reads).
     assert by_sid(found, "NoSecretValues") == {"Sid": "NoSecretValues", "Effect": "Deny",
-                                               "Action": list(SECRET_READS), "Resource": "*"}
+                                               "Action": list(SECRET_READS), "NotResource": [
+                                                   f"arn:aws:ssm:us-east-1:{ACCOUNT_ID}:parameter/django/{env}/"
+                                                   "release/*" for env in ("dev", "prod")]}
     assert by_sid(found, "NoObjectsBesidesState")["NotResource"] == f"{BUCKET_ARN}/*"
     assert by_sid(found, "StateFiles") == {"Sid": "StateFiles", "Effect": "Allow", "Action": ["s3:GetObject"],
                                            "Resource": f"{BUCKET_ARN}/*"}
@@ -346,6 +349,16 @@ def test_platform_iam_names_fall_inside_the_deploy_roles_scope(dev, prod, graph)
             name = resource.inputs.get("name")
             assert name, f"{resource.name}: give it a namer name, or the deploy role cannot manage it"
             assert any(fnmatch.fnmatch(f"{kind}/{name}", p.replace("role/", f"{kind}/")) for p in patterns), name
+
+
+def test_preview_role_reads_the_release_parameters_and_no_other_parameter_or_secret(dev, prod, graph):
+    readable = by_sid(inline(graph, "preview"), "NoSecretValues")["NotResource"]
+    for stack in (dev, prod):
+        arns = {p.inputs["name"]: p.outputs["arn"] for p in stack.of_type("aws:ssm/parameter:Parameter")}
+        read = {name for name, arn in arns.items() if any(fnmatch.fnmatch(arn, pattern) for pattern in readable)}
+        assert read == {name for name in arns if name.endswith("/release/image-tag")} and read
+        secrets = [s.outputs["arn"] for s in stack.of_type("aws:secretsmanager/secret:Secret")]
+        assert secrets and not [s for s in secrets if any(fnmatch.fnmatch(s, p) for p in readable)]
 
 
 # --- the organization's own guardrails -----------------------------------------------------------
