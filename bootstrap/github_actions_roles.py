@@ -28,7 +28,7 @@ from state_backend import bootstrap_name
 DEPLOY_SERVICES = (
     "acm", "application-autoscaling", "cloudwatch", "codebuild", "codeconnections", "codepipeline",
     "codestar-connections", "ec2", "ecr", "ecs", "elasticache", "elasticloadbalancing", "events", "kms",
-    "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
+    "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "states", "wafv2",
 )
 GLOBAL_SERVICES = ("route53",)
 # Service-linked roles AWS creates on first use of these services in an account.

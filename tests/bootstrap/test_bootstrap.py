@@ -324,6 +324,7 @@ MODULE_SERVICE = {
     "elasticache": "elasticache", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing", "iam": "iam",
     "kms": "kms", "rds": "rds", "route53": "route53", "s3": "s3", "scheduler": "scheduler",
     "secretsmanager": "secretsmanager", "sns": "sns", "sqs": "sqs", "ssm": "ssm", "wafv2": "wafv2",
+    "sfn": "states",
 }
 
 
