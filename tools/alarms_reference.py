@@ -1,7 +1,7 @@
-"""Generate the README's Monitoring section (the alarms table) from the alarm catalog.
+"""Generate docs/monitoring.md (the alarms table) from the alarm catalog.
 
     python -m tools.alarms_reference            # print the section
-    python -m tools.alarms_reference --write    # update README.md (also: make docs)
+    python -m tools.alarms_reference --write    # update docs/monitoring.md (also: make docs)
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 
 from components.alarms import ALARMS, AlarmSpec
-from tools.readme import update_section
+from tools.doc_sections import ROOT, update_section
 
+DOC = ROOT / "docs" / "monitoring.md"
 SECTION = "monitoring"
 
 TIER_NAMES = {
@@ -31,7 +32,8 @@ INTRO = """\
   (`rule/{system}-{env}-*`) publish, over TLS. The key's policy lets CloudWatch use it for this
   account's alarms; EventBridge's grant has no source condition, because AWS does not support one
   for EventBridge delivering to an encrypted topic (the topic policy still admits only this stack's rules).
-- **Subscriptions**: `monitoring.alarm_emails` subscribes each address; it receives nothing until
+- **Subscriptions**: stg and prod refuse to deploy without one (`monitoring.require_subscriber`,
+  [deploy-safety.md](deploy-safety.md)). `monitoring.alarm_emails` subscribes each address; it receives nothing until
   someone clicks the link in the AWS confirmation e-mail. An address removed from config before it
   was confirmed leaves Pulumi's state but stays in AWS as "pending confirmation" (AWS refuses to
   delete unconfirmed subscriptions; SNS removes them itself after 48 hours).
@@ -96,12 +98,11 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
-    parser.add_argument("readme", nargs="?", help="ignored; README.md is always the target")
+    parser.add_argument("--write", action="store_true", help="update docs/monitoring.md in place")
     args = parser.parse_args(argv)
     if args.write:
-        changed = update_section(SECTION, render())
-        print("README.md monitoring section " + ("updated" if changed else "already up to date"))
+        changed = update_section(DOC, SECTION, render())
+        print("docs/monitoring.md monitoring section " + ("updated" if changed else "already up to date"))
     else:
         print(render(), end="")
     return 0
