@@ -29,6 +29,7 @@ docs: $(BIN)/.installed
 	$(BIN)/python -m tools.config_reference --write
 	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
+	$(BIN)/python -m tools.app_contract_reference --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
