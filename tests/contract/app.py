@@ -47,7 +47,7 @@ def recorded_container(graph: Graph, family_suffix: str) -> dict[str, Any]:
 
 
 def migrate_command(graph: Graph) -> list[str]:
-    (project,) = [p for p in graph.of_type("aws:codebuild/project:Project") if p.inputs["name"].endswith("-migrate")]
+    (project,) = [p for p in graph.of_type("aws:codebuild/project:Project") if p.inputs["name"].endswith("-migrate-cb")]
     variables = {v["name"]: v["value"] for v in project.inputs["environment"]["environmentVariables"]}
     return json.loads(variables["MIGRATE_COMMAND"])
 
@@ -130,7 +130,7 @@ def serve(command: list[str], env: Mapping[str, str], log_dir: Path) -> Iterator
         yield served
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # gunicorn's graceful stop
+            process.send_signal(signal.SIGINT)  # gunicorn: quick shutdown
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
