@@ -23,6 +23,7 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy components tools bootstrap benchmarks policies/rules
 
 test: lint typecheck
+	bash tools/install_test_servers.sh  # PostgreSQL + redis-server for tests/contract
 	$(BIN)/pytest -n 2
 
 docs: $(BIN)/.installed
