@@ -19,7 +19,7 @@ Reuse them from any test module under tests/contract/ (pytest finds this conftes
   or uses `fresh_postgres`.
 - `fresh_postgres` (function): a cluster of its own, for tests that break or rotate things.
 - `redis` (session): servers.RedisServer, redis-server 7 on a TLS-only port with `requirepass`;
-  `.client(**overrides)`. `redis.client().flushall()` when a test needs an empty cache.
+  `.client(**overrides)`. `with redis.client() as c: c.flushall()` when a test needs an empty cache.
 - `app_env` (function): a factory `app_env(graph, family_suffix="-web-task", **extra)` -> the environment
   dict for that container against `postgres` and `redis` (see tests/contract/app.py).
 

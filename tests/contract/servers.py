@@ -261,7 +261,11 @@ def redis_server(tls: TlsFiles) -> Iterator[RedisServer]:
                 stdout=out, stderr=subprocess.STDOUT)
         server = RedisServer("127.0.0.1", port, password, tls.ca, process, log)
         try:
-            _wait_for(lambda: server.client().ping(), process, log, "redis-server")
+            def ping() -> None:
+                with server.client() as client:
+                    client.ping()
+
+            _wait_for(ping, process, log, "redis-server")
             yield server
         finally:
             _stop(process, signal.SIGTERM)

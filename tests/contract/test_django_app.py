@@ -162,9 +162,9 @@ def test_sessions_and_cache_reach_redis_over_tls_with_auth(web: Served, migrated
     second = http(web.url, "/visits/", host=site, headers={**headers, "Cookie": f"sessionid={cookie.group(1)}"})
     assert second.json()["session_visits"] == 2
     assert second.json()["total_visits"] == first.json()["total_visits"] + 1
-    client = redis.client()  # the same server, over TLS with the AUTH token
-    assert client.exists(f":1:django.contrib.sessions.cached_db{cookie.group(1)}") == 1
-    assert int(client.get(":1:visits:total")) == second.json()["total_visits"]
+    with redis.client() as client:  # the same server, over TLS with the AUTH token
+        assert client.exists(f":1:django.contrib.sessions.cached_db{cookie.group(1)}") == 1
+        assert int(client.get(":1:visits:total")) == second.json()["total_visits"]
     with postgres.connect() as conn:  # cached_db: the session is in the database too
         assert conn.execute("SELECT count(*) FROM django_session WHERE session_key = %s",
                             (cookie.group(1),)).fetchone() == (1,)

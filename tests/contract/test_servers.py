@@ -28,18 +28,17 @@ def test_postgres_refuses_a_wrong_password(postgres: PostgresServer):
 
 
 def test_redis_accepts_tls_with_the_auth_token(redis: RedisServer):
-    client = redis.client()
-    assert client.ping() is True
-    assert client.info("server")["redis_version"].startswith("7.")
+    with redis.client() as client:
+        assert client.ping() is True
+        assert client.info("server")["redis_version"].startswith("7.")
 
 
 def test_redis_refuses_a_wrong_token_and_no_token(redis: RedisServer):
-    with pytest.raises(redis_py.AuthenticationError, match="invalid username-password pair"):
-        redis.client(password="not-the-token").ping()
-    with pytest.raises(redis_py.AuthenticationError, match="authenticated"):
-        redis.client(password=None).ping()
+    for password, error in (("not-the-token", "invalid username-password pair"), (None, "authenticated")):
+        with redis.client(password=password) as client, pytest.raises(redis_py.AuthenticationError, match=error):
+            client.ping()
 
 
 def test_redis_refuses_plain_tcp(redis: RedisServer):
-    with pytest.raises(redis_py.ConnectionError):
-        redis.client(ssl=False).ping()
+    with redis.client(ssl=False) as client, pytest.raises(redis_py.ConnectionError):
+        client.ping()
