@@ -573,6 +573,11 @@ class StackSettings:
             # Without the pipeline nothing releases a tag (components/release.py): there is no parameter to read.
             ctx.problem("service.pipeline_owns_deployments", True,
                         "false when pipeline.enabled is false, so `pulumi up` deploys service.image_tag")
+        # The variables the platform hands the app (components/app_contract.py): not set twice, and parseable.
+        from components import app_contract  # imported here: app_contract reads StackSettings
+
+        for key, given, allowed in app_contract.problems(self):
+            ctx.problem(key, given, allowed)
 
 
 # --- loading --------------------------------------------------------------------------------------------
