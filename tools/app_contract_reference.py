@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from components.app_contract import VARIABLES
-from tools.readme import update_section
+from tools.doc_sections import update_section
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "app-contract.md"
 SECTION = "app-contract"
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update docs/app-contract.md in place")
     args = parser.parse_args(argv)
     if args.write:
-        changed = update_section(SECTION, render(), DOC)
+        changed = update_section(DOC, SECTION, render())
         print("docs/app-contract.md contract table " + ("updated" if changed else "already up to date"))
     else:
         print(render(), end="")
