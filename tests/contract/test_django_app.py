@@ -194,6 +194,7 @@ def test_a_wrong_credential_or_a_plain_connection_fails_as_on_aws(migrated: dict
     ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS is not set"),
     ({"DJANGO_ALLOWED_HOSTS": "www.example.com, example.com"}, "DJANGO_ALLOWED_HOSTS: expected a comma-separated list"),
     ({"REDIS_TLS": "yes"}, "REDIS_TLS: expected true or false"),
+    ({"DATABASE_ENGINE": "mysql"}, "DATABASE_ENGINE: this app supports postgres"),
 ])
 def test_a_missing_or_malformed_variable_stops_the_app_with_its_name(migrated: dict[str, str],
                                                                      change: dict[str, str | None], error: str):

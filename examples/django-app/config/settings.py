@@ -56,14 +56,13 @@ CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = 3600  # raise it once HTTPS works for every name of the certificate
 
 # --- data tier ------------------------------------------------------------------------------------------
-DATABASE_BACKENDS = {"postgres": "django.db.backends.postgresql", "mysql": "django.db.backends.mysql"}
-_engine = env("DATABASE_ENGINE")
-if _engine not in DATABASE_BACKENDS:
-    raise ImproperlyConfigured(f"DATABASE_ENGINE: expected postgres or mysql, got {_engine!r}")
-_database_tls = env_flag("DATABASE_TLS")  # the server refuses plain connections when true (rds.force_ssl)
+# This image ships psycopg only. For database.engine mysql: add mysqlclient, ENGINE django.db.backends.mysql
+# and OPTIONS {"ssl_mode": "REQUIRED"} (the server refuses plain connections: require_secure_transport).
+if env("DATABASE_ENGINE") != "postgres":
+    raise ImproperlyConfigured(f"DATABASE_ENGINE: this app supports postgres, got {env('DATABASE_ENGINE')!r}")
 DATABASES = {
     "default": {
-        "ENGINE": DATABASE_BACKENDS[_engine],
+        "ENGINE": "django.db.backends.postgresql",
         "HOST": env("DATABASE_HOST"),
         "PORT": env("DATABASE_PORT"),
         "NAME": env("DATABASE_NAME"),
@@ -71,8 +70,8 @@ DATABASES = {
         "PASSWORD": env("DATABASE_PASSWORD"),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": ({"sslmode": "require" if _database_tls else "disable", "connect_timeout": 10}
-                    if _engine == "postgres" else {"ssl_mode": "REQUIRED" if _database_tls else "DISABLED"}),
+        # DATABASE_TLS is true on the platform (rds.force_ssl): require TLS. false only for a local server.
+        "OPTIONS": {"sslmode": "require" if env_flag("DATABASE_TLS") else "disable", "connect_timeout": 10},
     }
 }
 
