@@ -80,6 +80,8 @@ class Graph:
     outputs: dict[str, Any] = field(default_factory=dict)
     # `ns:key`s whose `secure:` values could not be decrypted offline and hold UNKNOWN_SECRET instead
     secret_config_keys: list[str] = field(default_factory=list)
+    # Provider functions the program called (token, arguments), in call order: the AWS reads of a preview
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -140,12 +142,14 @@ class PlaceholderMocks(mocks.Mocks):
         self.region = region
         self._secrets = 0
         self._parameters: dict[str, str] = {}  # String parameters created so far, name -> value
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
     def call(self, args: mocks.MockCallArgs):
         token = args.token
+        self.invokes.append((token, dict(args.args)))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{suffix}" for suffix in "abcdef"]
             return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "state": "available"}, []
@@ -170,6 +174,17 @@ class PlaceholderMocks(mocks.Mocks):
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}, []
         raise NotImplementedError(f"offline preview has no placeholder for the function {token}")
+
+    def _stack_outputs(self, template_body: Any) -> dict[str, str]:
+        """A CloudFormation stack's outputs that `Ref` a secret: its ARN (the only kind the program reads)."""
+        template = json.loads(template_body) if isinstance(template_body, str) else {}
+        resources = template.get("Resources", {})
+        outputs = {}
+        for key, output in template.get("Outputs", {}).items():
+            resource = resources.get(output.get("Value", {}).get("Ref"), {})
+            if resource.get("Type") == "AWS::SecretsManager::Secret":
+                outputs[key] = self._arn("secretsmanager", f"secret:{resource['Properties']['Name']}-AbCdEf")
+        return outputs
 
     def _secret(self) -> str:
         self._secrets += 1
@@ -251,6 +266,9 @@ class PlaceholderMocks(mocks.Mocks):
                     "arnWithoutRevision": self._arn("ecs", f"task-definition/{family}"), "revision": 1}
         if typ == "aws:secretsmanager/secret:Secret":
             return {"arn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
+        if typ == "aws:cloudformation/stack:Stack":
+            return {"outputs": self._stack_outputs(inputs.get("templateBody")),
+                    "id": self._arn("cloudformation", f"stack/{name}/00000000-0000-0000-0000-000000000000")}
         if typ == "aws:ssm/parameter:Parameter":
             if inputs.get("type") == "String":
                 self._parameters[name] = inputs.get("insecureValue", inputs.get("value", ""))
@@ -347,8 +365,10 @@ def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
     else:
         secret_keys = []
     region = config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(PlaceholderMocks(region))
+    placeholders = PlaceholderMocks(region)
+    monitor = RecordingMonitor(placeholders)
     monitor.graph.secret_config_keys = list(secret_keys)
+    monitor.graph.invokes = placeholders.invokes
     _reset_runtime()
     runtime_config.set_all_config(dict(config), secret_keys)
     mocks.set_mocks(monitor.mocks, project=project_name(project_dir), stack=stack_name, preview=preview,
