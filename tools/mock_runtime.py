@@ -250,6 +250,8 @@ class PlaceholderMocks(mocks.Mocks):
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
+        if typ == "aws:codebuild/project:Project":
+            return {"arn": self._arn("codebuild", f"project/{name}")}
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             return {"arn": self._arn("cloudwatch", f"alarm:{name}")}
         if typ == "aws:cloudwatch/eventRule:EventRule":
