@@ -1,4 +1,4 @@
-"""Bootstrap, once per AWS account: state bucket, KMS keys, GitHub Actions OIDC roles (README "Shipping it")."""
+"""Bootstrap, once per AWS account: state bucket, KMS keys, GitHub Actions OIDC roles (docs/ci-and-bootstrap.md)."""
 
 import pulumi
 import pulumi_aws as aws
