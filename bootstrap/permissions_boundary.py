@@ -26,7 +26,7 @@ from state_backend import bootstrap_name
 WORKLOAD_SERVICES = (
     "cloudwatch", "codebuild", "codeconnections", "codepipeline", "codestar-connections", "ec2", "ecr", "ecs",
     "elasticache", "events", "kms", "logs", "rds", "rds-db", "s3", "scheduler", "secretsmanager", "ses", "sns",
-    "sqs", "ssm", "ssmmessages", "xray",
+    "sqs", "ssm", "ssmmessages", "states", "xray",
 )
 
 

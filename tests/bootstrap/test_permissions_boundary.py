@@ -133,3 +133,15 @@ def test_deploy_roles_pass_only_roles_the_platform_created(dev, boot):
     scope = by_sid(deploy(boot, "dev"), "PassPlatformRolesToTheirServices")["Resource"]
     created = {r.outputs["arn"] for r in dev.of_type("aws:iam/role:Role")}
     assert created and all(fnmatch.fnmatchcase(arn, scope) for arn in created)
+
+
+def test_deploy_roles_may_pass_every_platform_role_to_the_service_that_assumes_it(dev, prod, boot):
+    """A role is passed to the service its trust names; a component whose role trusts a new service fails here."""
+    for env, graph in (("dev", dev), ("prod", prod)):
+        policy = deploy(boot, env)
+        for role in graph.of_type("aws:iam/role:Role"):
+            for statement in statements(role, "assumeRolePolicy"):
+                for service in as_list(statement["Principal"].get("Service", [])):
+                    context = {"iam:PassedToService": service}
+                    assert decide(policy, "iam:PassRole", role.outputs["arn"], context) == "allowed", (
+                        f"{role.name} trusts {service}: add it to bootstrap/github_actions_roles.py PASSED_TO")
