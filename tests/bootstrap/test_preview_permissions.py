@@ -98,3 +98,19 @@ def test_the_preview_role_still_reads_no_secret_value(preview_statements):
     release = f"arn:aws:ssm:us-east-1:{ACCOUNT_ID}:parameter/django/prod/release/image-tag"
     assert decide(preview_statements, "ssm:GetParameter", release) == "allowed"
     assert decide(preview_statements, "s3:GetObject", "arn:aws:s3:::someone-elses-bucket/key") == "denied"
+
+
+# Prefixes whose reads ReadOnlyAccess grants under an older name of the same service: AWS renamed
+# CodeStar Connections to CodeConnections and accepts both prefixes
+# (https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+READ_UNDER = {"codeconnections": "codestar-connections"}
+
+
+def test_read_only_access_reads_every_service_the_stacks_use(dev: Graph, prod: Graph):
+    """What a `--refresh` would need at the service level: Describe/Get/List of every resource's service."""
+    from tests.bootstrap.test_bootstrap import service_of
+
+    used = {service_of(r.type) for graph in (dev, prod) for r in graph.custom()}
+    granted = {a.split(":")[0] for a in READ_ONLY_ACCESS["actions"]}
+    missing = {s for s in used if READ_UNDER.get(s, s) not in granted}
+    assert missing == set(), f"ReadOnlyAccess has no reads of {missing}: a refresh needs an inline statement"
