@@ -11,6 +11,7 @@ from components.context import StackContext
 from components.credential_rotation import CredentialRotation, CredentialRotationArgs
 from components.database import Database, DatabaseArgs
 from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.iam import permissions_boundary_arn
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.monitoring import (
@@ -42,12 +43,14 @@ settings = load_from_pulumi_config(stack)  # raises with every bad key before an
 
 provider = tagged_provider(settings, stack)
 on_provider = pulumi.InvokeOptions(provider=provider)
+account_id = aws.get_caller_identity(opts=on_provider).account_id
 ctx = StackContext(
     namer=Namer(settings.system, settings.environment),
     production_like=settings.production_like,
     log_retention_days=settings.log_retention_days,
     region=aws.get_region(opts=on_provider).region,
-    account_id=aws.get_caller_identity(opts=on_provider).account_id,
+    account_id=account_id,
+    permissions_boundary=permissions_boundary_arn(settings.permissions_boundary, settings.system, account_id),
 )
 platform = pulumi.ResourceOptions(providers=[provider])
 

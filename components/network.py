@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.iam import service_role
 from components.logs import encrypted_log_group
 from components.settings import NetworkSettings, Problem, SettingsError
 from components.subnets import TIERS, plan_subnets
@@ -200,40 +201,20 @@ class Network(pulumi.ComponentResource):
         log_group = encrypted_log_group(ctx.namer.name("net", "log", "flow"), ctx.namer.path("vpc", "flow-logs"),
                                         ctx, key_arn, self)
         role_name = ctx.namer.name("net", "role", "flow-logs")
-        role = aws.iam.Role(
-            role_name,
-            name=role_name,
-            assume_role_policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # The trust VPC's guide documents (flow-logs-iam-role): this account's flow logs only.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
-                                  "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")}},
-                }],
-            }),
-            opts=self._child(),
-        )
-        aws.iam.RolePolicy(
-            role_name,
-            role=role.id,
-            policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                # The documented permissions (flow-logs-iam-role) minus logs:CreateLogGroup (the group exists),
-                # scoped to that group; DescribeLogGroups lists groups, so it is granted on the account's groups.
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                }, {
-                    "Effect": "Allow",
-                    "Action": "logs:DescribeLogGroups",
-                    "Resource": ctx.arn("logs", "log-group:*"),
-                }],
-            }),
-            opts=self._child(),
+        role = service_role(
+            role_name, role_name, "vpc-flow-logs.amazonaws.com",
+            # The documented permissions (flow-logs-iam-role) minus logs:CreateLogGroup (the group exists),
+            # scoped to that group; DescribeLogGroups lists groups, so it is granted on the account's groups.
+            [{"Sid": "WriteTheFlowLogGroup", "Effect": "Allow",
+              "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")]},
+             {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
+              "Resource": ctx.arn("logs", "log-group:*")}],
+            parent=self, description="VPC Flow Logs write the VPC's flow log group",
+            # The trust VPC's guide documents (flow-logs-iam-role): this account's flow logs only.
+            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                              "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")}},
+            boundary=ctx.permissions_boundary,
         )
         aws.ec2.FlowLog(
             ctx.namer.name("net", "flowlog"),

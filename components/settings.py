@@ -544,6 +544,11 @@ class StackSettings:
                               matches(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", "owner/name"))
     log_retention_days: int = setting(PerEnv(30, 365), "CloudWatch Logs retention for every log group.",
                                       one_of(*LOG_RETENTION_DAYS))
+    permissions_boundary: str = setting(
+        "", "ARN of the IAM policy every role of the stack carries as its permissions boundary; empty: the "
+        "bootstrap's `{system}-bootstrap-platform-boundary-policy` in this account (docs/security.md).",
+        matches(r"|arn:aws(-[a-z]+)*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+                "empty or an IAM policy ARN such as arn:aws:iam::123456789012:policy/my-boundary"))
     network: NetworkSettings = setting({}, "VPC, subnets, NAT, flow logs and endpoints.")
     keys: KeySettings = setting({}, "Customer-managed KMS keys.")
     dns: DnsSettings = setting({}, "Domain, hosted zone and certificate names.")

@@ -36,7 +36,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from components.iam import ecr_pull_statements
+from components.iam import ecr_pull_statements, service_role
 from components.logs import encrypted_log_group
 from components.settings import ServiceSettings
 from components.workloads import ContainerSecret, ContainerSecrets
@@ -191,22 +191,15 @@ class WebService(pulumi.ComponentResource):
         condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
         if source_arn:
             condition["ArnLike"] = {"aws:SourceArn": ctx.arn("ecs", "*")}
-        role = aws.iam.Role(
-            role_name, name=role_name,
-            assume_role_policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": condition,
-            }]}),
-            opts=self._child(),
+        role = service_role(
+            role_name, role_name, "ecs-tasks.amazonaws.com", statements, parent=self,
+            description=f"The web service's ECS {purpose} role",
+            trust_conditions=condition,
+            boundary=ctx.permissions_boundary,
         )
-        if statements:
-            self._role_policies.append(aws.iam.RolePolicy(
-                role_name, role=role.id,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-                opts=pulumi.ResourceOptions(parent=role)))
-        return role
+        if role.policy:
+            self._role_policies.append(role.policy)
+        return role.role
 
     def _execution_role(self, args: WebServiceArgs, secrets: ContainerSecrets) -> aws.iam.Role:
         log_arn = self.log_group.arn

@@ -81,6 +81,8 @@ class Graph:
     outputs: dict[str, Any] = field(default_factory=dict)
     # `ns:key`s whose `secure:` values could not be decrypted offline and hold UNKNOWN_SECRET instead
     secret_config_keys: list[str] = field(default_factory=list)
+    # Provider functions the program called (token, arguments), in call order: the AWS reads of a preview
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -143,12 +145,14 @@ class PlaceholderMocks(mocks.Mocks):
         self.region = region
         self._secrets = 0
         self._parameters: dict[str, str] = {}  # String parameters created so far, name -> value
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
     def call(self, args: mocks.MockCallArgs):
         token = args.token
+        self.invokes.append((token, dict(args.args)))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             zones = [z for z in self._zones() if _zone_selected(z, args.args)]
             return {"names": [z["ZoneName"] for z in zones], "zoneIds": [z["ZoneId"] for z in zones],
@@ -188,6 +192,17 @@ class PlaceholderMocks(mocks.Mocks):
                 {"ZoneName": f"{self.region}-wl1-bos-wlz-1", "ZoneId": f"{prefix}-wl1-bos-wlz1",
                  "ZoneType": "wavelength-zone", "OptInStatus": "not-opted-in",
                  "GroupName": f"{self.region}-wl1", "State": "available"}, *zones]
+
+    def _stack_outputs(self, template_body: Any) -> dict[str, str]:
+        """A CloudFormation stack's outputs that `Ref` a secret: its ARN (the only kind the program reads)."""
+        template = json.loads(template_body) if isinstance(template_body, str) else {}
+        resources = template.get("Resources", {})
+        outputs = {}
+        for key, output in template.get("Outputs", {}).items():
+            resource = resources.get(output.get("Value", {}).get("Ref"), {})
+            if resource.get("Type") == "AWS::SecretsManager::Secret":
+                outputs[key] = self._arn("secretsmanager", f"secret:{resource['Properties']['Name']}-AbCdEf")
+        return outputs
 
     def _secret(self) -> str:
         self._secrets += 1
@@ -253,6 +268,8 @@ class PlaceholderMocks(mocks.Mocks):
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
+        if typ == "aws:codebuild/project:Project":
+            return {"arn": self._arn("codebuild", f"project/{name}")}
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             return {"arn": self._arn("cloudwatch", f"alarm:{name}")}
         if typ == "aws:cloudwatch/eventRule:EventRule":
@@ -269,6 +286,9 @@ class PlaceholderMocks(mocks.Mocks):
                     "arnWithoutRevision": self._arn("ecs", f"task-definition/{family}"), "revision": 1}
         if typ == "aws:secretsmanager/secret:Secret":
             return {"arn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
+        if typ == "aws:cloudformation/stack:Stack":
+            return {"outputs": self._stack_outputs(inputs.get("templateBody")),
+                    "id": self._arn("cloudformation", f"stack/{name}/00000000-0000-0000-0000-000000000000")}
         if typ == "aws:ssm/parameter:Parameter":
             if inputs.get("type") == "String":
                 self._parameters[name] = inputs.get("insecureValue", inputs.get("value", ""))
@@ -391,8 +411,10 @@ def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
     else:
         secret_keys = []
     region = config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(PlaceholderMocks(region))
+    placeholders = PlaceholderMocks(region)
+    monitor = RecordingMonitor(placeholders)
     monitor.graph.secret_config_keys = list(secret_keys)
+    monitor.graph.invokes = placeholders.invokes
     _reset_runtime()
     runtime_config.set_all_config(dict(config), secret_keys)
     mocks.set_mocks(monitor.mocks, project=project_name(project_dir), stack=stack_name, preview=preview,
