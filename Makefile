@@ -38,12 +38,14 @@ typecheck: sync
 	$(BIN)/mypy components tools bootstrap benchmarks policies/rules
 
 test: lint typecheck
+	bash tools/install_test_servers.sh  # PostgreSQL + redis-server for tests/contract
 	$(BIN)/pytest -n 2
 
 docs: sync
 	$(BIN)/python -m tools.config_reference --write
 	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
+	$(BIN)/python -m tools.app_contract_reference --write
 
 # After changing dependencies in pyproject.toml: re-lock, install, and re-export policies/requirements.txt.
 lock: $(filter .tools/bin/uv,$(UV))
