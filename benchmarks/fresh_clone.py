@@ -116,10 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Fresh clone, {args.runs} run(s) per ref, {caches}; Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
     refs = [args.ref] + ([args.baseline] if args.baseline else [])
-    measured = {ref: measure(ref, args.runs, args.cold_cache) for ref in refs}
+    commits = {ref: _commit(ref) for ref in refs}  # resolved now: HEAD may move while the runs take minutes
+    measured = {ref: measure(commits[ref], args.runs, args.cold_cache) for ref in refs}
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     for ref, timings in measured.items():
-        print(f"\n{ref} ({_commit(ref)}):")
+        print(f"\n{ref} ({commits[ref]}):")
         for (label, _, goal), timing in zip(COMMANDS, timings, strict=True):
             verdict = "meets" if timing.wall < goal else "misses"
             print(f"  {label:22} {timing.wall:6.1f} s wall, {timing.cpu:6.1f} s CPU  ({verdict} the {goal:.0f} s goal)")
