@@ -77,8 +77,9 @@ def task_environment(graph: Graph, container: Mapping[str, Any], postgres: Postg
         else:
             raise AssertionError(f"no test value for the container secret {name} ({value_from})")
     return {
-        # What a container has besides the task definition's variables; SSL_CERT_FILE makes the test CA the
-        # one OpenSSL trusts by default, as the image's CA bundle trusts the CAs of AWS's endpoints.
+        # What a container has besides the task definition's variables: the Dockerfile's ENV
+        # (PYTHONDONTWRITEBYTECODE), and a CA bundle: SSL_CERT_FILE makes the test CA the one OpenSSL trusts by
+        # default, as the image's CA bundle trusts the CAs of AWS's endpoints.
         "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1", "SSL_CERT_FILE": str(redis.ca), **env,
     }
