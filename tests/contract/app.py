@@ -164,6 +164,9 @@ def http(url: str, path: str, host: str | None, headers: Mapping[str, str] | Non
             connection.putheader(name, value)
         connection.endheaders()
         response = connection.getresponse()
-        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        headers: dict[str, str] = {}
+        for name, value in response.getheaders():  # repeated headers (Set-Cookie) joined, as http.client does
+            headers[name.lower()] = f"{headers[name.lower()]}, {value}" if name.lower() in headers else value
+        return Response(response.status, headers, response.read())
     finally:
         connection.close()

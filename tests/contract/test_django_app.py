@@ -180,6 +180,23 @@ def test_sessions_and_cache_reach_redis_over_tls_with_auth(web: Served, migrated
                             (cookie.group(1),)).fetchone() == (1,)
 
 
+def test_csrf_accepts_the_sites_https_origins_and_refuses_others(web: Served, migrated: dict[str, str]):
+    site = site_names(migrated)[0]
+    page = http(web.url, "/visits/", host=site, headers={"X-Forwarded-Proto": "https"})
+    cookies = dict(re.findall(r"(csrftoken|sessionid)=([^;]+)", page.headers["set-cookie"]))
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+    def post(origin: str) -> int:
+        return http(web.url, "/visits/", host=site, method="POST", headers={
+            "X-Forwarded-Proto": "https", "Origin": origin, "Cookie": cookie, "X-CSRFToken": cookies["csrftoken"],
+            "Content-Length": "0"}).status
+
+    for origin in migrated["DJANGO_CSRF_TRUSTED_ORIGINS"].split(","):  # in prod: https://example.com too
+        assert post(origin) == 200, origin
+    assert post("https://evil.example.net") == 403
+    assert post(f"http://{site}") == 403  # the https origin only
+
+
 CACHE_SET = ["python", "manage.py", "shell", "--no-imports", "-c",
              "from django.core.cache import cache; cache.set('k', 1)"]
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
