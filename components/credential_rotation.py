@@ -91,6 +91,7 @@ class CredentialRotation(pulumi.ComponentResource):
             parent=self, description="Step Functions restarts the web service after a password rotation",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
                               "ArnLike": {"aws:SourceArn": ctx.arn("states", f"stateMachine:{machine_name}")}},
+            boundary=ctx.permissions_boundary,
         )
         self.state_machine = aws.sfn.StateMachine(
             machine_name, name=machine_name, type="STANDARD", role_arn=machine_role.arn,
@@ -108,6 +109,7 @@ class CredentialRotation(pulumi.ComponentResource):
             parent=self, description="EventBridge starts the restart of the web service after a rotation",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
                               "ArnEquals": {"aws:SourceArn": ctx.arn("events", f"rule/{rule_name}")}},
+            boundary=ctx.permissions_boundary,
         )
         aws.cloudwatch.EventTarget(rule_name, rule=self.rule.name, arn=self.state_machine.arn,
                                    role_arn=start_role.arn,
