@@ -138,16 +138,17 @@ def verify_spec() -> str:
     return dump({
         "version": 0.2,
         "env": {"shell": "bash"},
-        "phases": {"build": {"commands": [f"{_PRELUDE}\n{_VERIFY}", f"{_PRELUDE}\n{_MARK_RELEASED}"]}},
+        "phases": {"build": {"commands": [f"{_IMAGE_URI}\n{_VERIFY}", f"{_IMAGE_URI}\n{_MARK_RELEASED}"]}},
     })
 
 
-# Every migrate and verify command starts with: strict mode, retag(), and IMAGE_URI read from imagedefinitions.json.
-_PRELUDE = f"""{STRICT}
-{_RETAG}
+# Every verify command starts with strict mode and IMAGE_URI read from imagedefinitions.json; every migrate
+# command with retag() as well.
+_IMAGE_URI = f"""{STRICT}
 IMAGE_URI=$(python3 -c 'import json, os; print(next(d["imageUri"] for d in json.load(open("imagedefinitions.json"))
   if d["name"] == os.environ["CONTAINER_NAME"]))')
 export IMAGE_URI"""
+_PRELUDE = _IMAGE_URI.replace(STRICT, f"{STRICT}\n{_RETAG}", 1)
 
 # Nothing is written before every check passed: a failure leaves no artifact, so Migrate and Deploy never run.
 _PROMOTE = f"""{STRICT}
