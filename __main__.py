@@ -143,7 +143,7 @@ if release is not None:  # i.e. settings.pipeline.enabled
         release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
     pulumi.export("release_parameter_name", release.parameter_name)  # releases and rolling back: docs/delivery.md
-    # A new GitHub connection stays PENDING until its one-time console handshake (README).
+    # A new GitHub connection stays PENDING until its one-time console handshake (docs/delivery.md).
     pulumi.export("github_connection_arn", pipeline.connection_arn)
     pulumi.export("github_connection_status", pipeline.connection_status)
 

@@ -21,9 +21,9 @@ The stack that promotes (prod, `pipeline.promote_from: dev`) never builds:
   in the stack that builds it then tags the image `released-<commit>`, the only images prod promotes.
 
 A new CodeConnections connection starts PENDING: someone with access to the GitHub organization
-completes the handshake once in the console (README "Batch jobs and delivery pipeline"); until
-then the Source stage fails. `connection_status` is exported for that reason. docs/delivery.md has the
-whole flow, the design and the commands to promote and roll back by hand.
+completes the handshake once in the console (docs/delivery.md, "One-time GitHub handshake"); until
+then the Source stage fails. `connection_status` is exported for that reason. docs/delivery.md also has
+the whole flow, the design and the commands to promote and roll back by hand.
 """
 
 from __future__ import annotations
