@@ -1,6 +1,7 @@
 """GitHub Actions OIDC provider and the two roles the workflows assume, with no long-lived keys.
 
-- preview role: trusted by the repository's `pull_request` runs only. AWS's ReadOnlyAccess (preview
+- preview role: trusted by the repository's `pull_request` runs and by pushes to the main branch (the
+  deploy workflow's prod preview, shown to the prod approver). AWS's ReadOnlyAccess (preview
   and `--refresh` read resources and call data sources) minus reading secret values, plus reading the
   state and decrypting stack secrets. The one SSM read it keeps is the platform's release parameters
   (`/{system}/{env}/release/*`, plain Strings: the image tag the pipeline released), which every
@@ -71,7 +72,8 @@ def subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
     """The OIDC `sub` claims each role trusts (GitHub's format: repo:OWNER/NAME:<context>)."""
     repo = f"repo:{settings.repository}"
     return {
-        "preview": [f"{repo}:pull_request"],
+        # main too: the deploy workflow previews prod for its approver (docs/delivery.md); read-only.
+        "preview": [f"{repo}:pull_request", f"{repo}:ref:refs/heads/{settings.main_branch}"],
         "deploy": [f"{repo}:ref:refs/heads/{settings.main_branch}", f"{repo}:environment:{settings.prod_environment}"],
     }
 

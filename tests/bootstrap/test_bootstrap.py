@@ -193,7 +193,7 @@ def test_oidc_provider_for_github_with_the_sts_audience(graph):
 
 
 @pytest.mark.parametrize("purpose, expected", [
-    ("preview", [f"repo:{REPO}:pull_request"]),
+    ("preview", [f"repo:{REPO}:pull_request", f"repo:{REPO}:ref:refs/heads/main"]),
     ("deploy", [f"repo:{REPO}:ref:refs/heads/main", f"repo:{REPO}:environment:prod"]),
 ])
 def test_each_role_trusts_only_its_repository_contexts(graph, purpose, expected):
