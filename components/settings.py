@@ -330,8 +330,8 @@ class ServiceSettings:
     max_percent: int = setting(200, "Deployment maximum percent.", between(100, 400))
     exec: bool = setting(PerEnv(True, False), "ECS Exec (shell into tasks) with encrypted session logs.")
     spot: bool = setting(PerEnv(True, False), "Run on Fargate Spot (dev cost saver; tasks may be interrupted).")
-    pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the tag the pipeline released last "
-                                                    "(SSM `/{system}/{env}/release/image-tag`); false: "
+    pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the image the pipeline released last, by "
+                                                    "digest (SSM `/{system}/{env}/release/image-tag`); false: "
                                                     "service.image_tag.")
 
     def problems(self, ctx: _Context) -> None:
