@@ -494,8 +494,9 @@ class PipelineSettings:
                                          "One-off task run with the new image before the service is updated; "
                                          "a non-zero exit stops the pipeline.")
     # --- build once, promote everywhere (docs/delivery.md) ---
-    promote_from: str = setting(PerEnv("", "dev"), "Environment whose released images this stack deploys (its "
-                                                   "pipeline never builds); empty: this stack builds them.",
+    promote_from: str = setting(PerEnv("", "dev"), "The environment that builds (its stack owns the repository) "
+                                                   "whose released images this stack deploys, never building; "
+                                                   "empty: this stack builds them.",
                                 one_of("", *ENVIRONMENTS))
     promote_from_account: str = setting("", "AWS account of promote_from's stack; empty: this account.",
                                         matches(r"|\d{12}", "empty or a 12-digit AWS account id"))
