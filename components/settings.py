@@ -497,7 +497,8 @@ class PipelineSettings:
     promote_from: str = setting(PerEnv("", "dev"), "The environment that builds (its stack owns the repository) "
                                                    "whose released images this stack deploys, never building; "
                                                    "empty: this stack builds them.",
-                                one_of("", *ENVIRONMENTS))
+                                matches(rf"|{'|'.join(ENVIRONMENTS)}",
+                                        f"empty (this stack builds) or one of {', '.join(ENVIRONMENTS)}"))
     promote_from_account: str = setting("", "AWS account of promote_from's stack; empty: this account.",
                                         matches(r"|\d{12}", "empty or a 12-digit AWS account id"))
     promote_wait_minutes: int = setting(90, "Minutes the Promote stage waits for promote_from to release the "
