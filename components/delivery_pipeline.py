@@ -134,7 +134,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
               "Resource": args.release_parameter_arn},
              _pass_roles(passed_roles)],
             parent=self, description="CodeBuild runs the Django migration as a one-off Fargate task",
-            trust_conditions=self._trust,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
         self.migrate_project = self._project(
             migrate_name, args, migrate_role, privileged=False, buildspec=buildspecs.migrate_spec(),
@@ -174,7 +174,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
               "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
              _pass_roles(list(args.task_role_arns))],
             parent=self, description="CodePipeline runs the delivery pipeline",
-            trust_conditions=self._trust,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
 
         self.pipeline = aws.codepipeline.Pipeline(
@@ -274,6 +274,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
                  "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]}]
                if caches else [])],
             parent=self, description="CodeBuild builds and pushes the Django image", trust_conditions=self._trust,
+            boundary=ctx.permissions_boundary,
         )
         registry = pulumi.Output.from_input(args.cache_registry)
 
@@ -300,7 +301,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              {"Sid": "ReadTheSourceEnvironmentsReleases", "Effect": "Allow", "Action": "ecr:DescribeImages",
               "Resource": args.image_repository_arn}],
             parent=self, description=f"CodeBuild finds the image {settings.promote_from} released",
-            trust_conditions=self._trust,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
         return self._project(
             name, args, role, privileged=False, buildspec=buildspecs.promote_spec(), log_stream="promote",
@@ -323,7 +324,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              *([{"Sid": "TagTheReleasedImage", "Effect": "Allow", "Resource": args.image_repository_arn,
                  "Action": ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"]}] if building else [])],
             parent=self, description="CodeBuild checks the deployment reached a steady state on the released image",
-            trust_conditions=self._trust,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
         return self._project(
             name, args, role, privileged=False, buildspec=buildspecs.verify_spec(), log_stream="verify", timeout=75,

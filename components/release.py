@@ -42,6 +42,7 @@ class Release(pulumi.ComponentResource):
     """The release parameter and the image the task definitions use."""
 
     image: pulumi.Output[str]
+    released: pulumi.Output[bool]  # the image is one the pipeline released (or one configured to deploy as is)
 
     def __init__(self, name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:release:Release", name, None, opts)
@@ -66,7 +67,11 @@ class Release(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.parameter]))
             # The provider marks `value` sensitive whatever the type; this String holds an image reference.
             value = pulumi.Output.unsecret(released.value)
+            # Until the pipeline writes a release, the parameter holds service.image_tag, whose image the first
+            # `pulumi up` cannot expect to exist (docs/deploy-safety.md): nothing to wait for or roll back to.
+            self.released = value.apply(lambda tag: tag != args.initial_image_tag)
         else:
             value = pulumi.Output.from_input(args.initial_image_tag)
+            self.released = pulumi.Output.from_input(True)  # the configured tag is the user's to have pushed
         self.image = pulumi.Output.all(value, args.repository_url).apply(lambda v: image_reference(v[0], v[1]))
         self.register_outputs({"parameter_name": self.parameter_name, "image": self.image})

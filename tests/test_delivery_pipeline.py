@@ -48,7 +48,8 @@ def job_roles(env: str) -> list[str]:
 def build(env: str = "prod", **pipeline: str) -> Graph:
     """The component as __main__.py wires it: dev with its repository and pull through cache, prod with dev's."""
     settings = load({"repository": "example-org/django-app", "pipeline": pipeline,
-                     "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"}}, env)
+                     "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"},
+                     "monitoring": {"alarm_emails": ["ops@example.com"]}}, env)  # stg/prod need a subscriber
     n = names(env)
     promotes = settings.pipeline.promotes
 

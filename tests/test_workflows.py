@@ -257,7 +257,7 @@ def test_prod_waits_for_dev_and_the_protected_environment():
     assert jobs["dev"]["needs"] == "checks"
     assert set(jobs["prod"]["needs"]) == {"dev", "prod-preview"}  # dev's up (steady) and the preview it shows
     assert jobs["prod"]["with"]["environment"] == "prod"
-    assert "environment" not in jobs["dev"]["with"]  # dev's OIDC subject stays ref:refs/heads/main
+    assert jobs["dev"]["with"]["environment"] == "dev"  # its own deploy role trusts environment:dev only
     called = workflow("pulumi.yml")["jobs"]["pulumi"]
     assert called["environment"] == "${{ inputs.environment }}"
 
@@ -274,8 +274,8 @@ def prod_gate_problems(jobs: dict[str, Any]) -> list[str]:
         problems.append("prod-preview is not `pulumi preview -s prod`")
     if preview.get("needs") != "dev":
         problems.append("prod-preview does not wait for dev's update (it would preview before dev succeeded)")
-    if "environment" in preview["with"]:
-        problems.append("prod-preview waits for an approval: the approval must come after the preview")
+    if preview["with"].get("environment") == prod["with"].get("environment"):
+        problems.append("prod-preview waits for prod's approval: the approval must come after the preview")
     if preview["with"]["role-to-assume"] != "${{ vars.AWS_PREVIEW_ROLE_ARN }}":
         problems.append("prod-preview does not use the read-only preview role")
     if needs != {"dev", "prod-preview"}:
@@ -291,6 +291,8 @@ def test_the_prod_approver_sees_a_fresh_prod_preview_made_after_dev_succeeded():
     (lambda jobs: jobs["prod"].update(needs="dev"), "prod needs ['dev']"),
     (lambda jobs: jobs["prod-preview"].update(needs="checks"), "does not wait for dev"),
     (lambda jobs: jobs["prod-preview"]["with"].update(environment="prod"), "the approval must come after"),
+    (lambda jobs: jobs["prod-preview"]["with"].update(role_to_assume=None) or jobs["prod-preview"]["with"].update(
+        {"role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN_PROD }}"}), "read-only preview role"),
     (lambda jobs: jobs["prod-preview"]["with"].update(stack="dev"), "is not `pulumi preview -s prod`"),
     (lambda jobs: jobs.pop("prod-preview"), "no prod-preview job"),
 ])
