@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 from bootstrap_settings import CHECKS, PROJECT, load
-from github_actions_roles import Backend, GitHubActionsRoles, GitHubActionsRolesArgs
+from github_actions_roles import Backend, GitHubActionsRoles, GitHubActionsRolesArgs, github_environments
 from permissions_boundary import PermissionsBoundary, boundary_policy
 from state_backend import StateBackend, StateBackendArgs
 
@@ -47,3 +47,5 @@ pulumi.export("github_variables", {
     **{f"AWS_DEPLOY_ROLE_ARN_{env.upper()}": arn for env, arn in roles.deploy_role_arns.items()},
     "PULUMI_BACKEND_URL": backend.backend_url,
 })
+# `pulumi stack output github_environments`: the GitHub environments to create, with their rules (docs/security.md).
+pulumi.export("github_environments", github_environments(settings))

@@ -44,6 +44,10 @@ class BootstrapSettings:
     trusts (`repo:{repository}:environment:{name}`), so a pull request's code gets credentials only after a
     reviewer approved that run. The deploy role of each platform environment trusts the GitHub environment of
     the same name (`dev`, `prod`)."""
+    prod_preview_environment: str = "prod-preview"
+    """GitHub environment of the deploy workflow's prod preview, which the prod approver reads. Its deployment
+    branch policy allows only `main` and it has no required reviewers: its jobs run code already merged, so
+    the preview role trusts it too, and a prod release takes one approval (prod's), not two."""
     oidc_provider_arn: str = ""
     """ARN of an existing GitHub OIDC provider; empty creates one (an account holds one per URL)."""
     state_noncurrent_days: int = 90
@@ -92,13 +96,20 @@ def _environment(value: Any) -> str | None:
     return None if value in ENVIRONMENTS else "one of " + ", ".join(ENVIRONMENTS)
 
 
+def _preview_environment(value: Any) -> str | None:
+    """A deploy environment's name would let its jobs assume the preview role, and the other way round."""
+    if value in ENVIRONMENTS:
+        return "a GitHub environment other than " + ", ".join(ENVIRONMENTS)
+    return _text(_GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, '.', '-', '_'")(value)
+
+
 CHECKS: dict[str, Check] = {
     "repository": _text(_REPOSITORY, "a GitHub repository as owner/name, such as my-org/django-platform"),
     "system": _text(_SYSTEM, "2-12 lowercase letters and digits, starting with a letter"),
     "environments": _strings(_environment, "a non-empty list of " + ", ".join(ENVIRONMENTS), non_empty=True),
     "regions": _strings(_text(_REGION, "an AWS region"), "a list of AWS regions such as us-east-1", non_empty=False),
-    "preview_environment": lambda v: "a GitHub environment other than " + ", ".join(ENVIRONMENTS) if v in ENVIRONMENTS
-    else _text(_GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, '.', '-', '_'")(v),
+    "preview_environment": _preview_environment,
+    "prod_preview_environment": _preview_environment,
     "oidc_provider_arn": lambda v: None if v == "" or (isinstance(v, str) and _OIDC_ARN.fullmatch(v)) else
     f"empty (create the provider) or arn:aws:iam::<account>:oidc-provider/{GITHUB_OIDC_HOST}",
     "state_noncurrent_days": _integer(1, 3650),
@@ -126,6 +137,12 @@ def load(raw: Mapping[str, Any], region: str | None) -> BootstrapSettings:
             problems.append(f"{PROJECT}:{key}: got {json.dumps(value)}; expected {problem}")
         else:
             values[key] = tuple(value) if isinstance(value, list) else value
+    preview, prod_preview = (values.get(key, getattr(defaults, key) if key not in raw else None)
+                             for key in ("preview_environment", "prod_preview_environment"))
+    if preview is not None and preview == prod_preview:
+        # One environment cannot both gate pull requests with reviewers and let main's preview run without them.
+        problems.append(f"{PROJECT}:prod_preview_environment: got {json.dumps(prod_preview)}; expected a GitHub "
+                        f"environment other than preview_environment ({json.dumps(preview)})")
     if problems:
         raise BootstrapSettingsError(problems)
     return BootstrapSettings(**values)

@@ -2,10 +2,13 @@
 
 Who may assume what is decided by GitHub environments, whose names GitHub puts in the OIDC subject
 (`repo:OWNER/NAME:environment:NAME`) and whose protection rules GitHub enforces before a job starts:
-- preview role: trusted only by jobs of the `preview` environment, which has required reviewers. The
-  code a preview runs is the pull request's own, and the role can decrypt the stack secrets (a preview
-  needs the stacks' config secrets and state), so a reviewer approves each run after reading the diff.
-  A pull request's automatic checks run offline, without any AWS credentials. AWS's ReadOnlyAccess
+- preview role: trusted only by jobs of two environments. `preview`, with required reviewers, runs a pull
+  request's previews: the code is the pull request's own, and the role can decrypt the stack secrets (a
+  preview needs the stacks' config secrets and state), so a reviewer approves each run after reading the
+  diff. `prod-preview`, whose deployment branch policy allows only `main` (GitHub matches it against
+  GITHUB_REF, which is `refs/pull/N/merge` for a pull request), runs the deploy workflow's prod preview of
+  merged code without a second approval. A pull request's automatic checks run offline, without any AWS
+  credentials. AWS's ReadOnlyAccess
   (`pulumi preview` and `--refresh` read resources and call data sources) minus reading secret values,
   plus GetRandomPassword (the cache's AUTH token is generated with it on every run, and ReadOnlyAccess
   lacks it), reading the state and decrypting every environment's stack secrets. The one SSM read it
@@ -99,8 +102,19 @@ def subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
     """The OIDC `sub` claim each role trusts: a job of a GitHub environment presents
     `repo:OWNER/NAME:environment:NAME` (https://docs.github.com/en/actions/reference/security/oidc)."""
     repo = f"repo:{settings.repository}"
-    return {"preview": [f"{repo}:environment:{settings.preview_environment}"],
+    previews = (settings.preview_environment, settings.prod_preview_environment)
+    return {"preview": [f"{repo}:environment:{env}" for env in previews],
             **{f"deploy-{env}": [f"{repo}:environment:{env}"] for env in settings.environments}}
+
+
+def github_environments(settings: BootstrapSettings) -> dict[str, dict[str, object]]:
+    """The protection rules each trusted GitHub environment needs, which only GitHub enforces (Settings,
+    Environments; https://docs.github.com/en/actions/reference/workflows-and-actions/deployments-and-environments).
+    A branch policy is matched against GITHUB_REF, so `main` refuses pull requests (`refs/pull/N/merge`)."""
+    main_only = {"deployment_branches": ["main"]}
+    return {settings.preview_environment: {"deployment_branches": "all", "required_reviewers": True},
+            settings.prod_preview_environment: {**main_only, "required_reviewers": False},
+            **{env: {**main_only, "required_reviewers": env == "prod"} for env in settings.environments}}
 
 
 def trust_policy(provider_arn: pulumi.Input[str], trusted: list[str]) -> dict:
@@ -216,8 +230,8 @@ class GitHubActionsRoles(pulumi.ComponentResource):
         trusted = subjects(s)
 
         self.preview_role = self._role(s.system, "preview", trusted["preview"], 3600,
-                                       f"GitHub Actions: pulumi preview in the {s.preview_environment} environment "
-                                       "(read-only, approved runs only)")
+                                       f"GitHub Actions: pulumi preview in the {s.preview_environment} (approved runs) "
+                                       f"and {s.prod_preview_environment} (main only) environments, read-only")
         aws.iam.RolePolicyAttachment(bootstrap_name(s.system, "github-preview", "readonly"),
                                      role=self.preview_role.name,
                                      policy_arn=f"arn:{args.partition}:iam::aws:policy/ReadOnlyAccess",

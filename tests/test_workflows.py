@@ -28,6 +28,10 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
 BIN = Path(sys.executable).parent  # jactionlint and shellcheck are console scripts of this venv
 PULUMI_WORKFLOW = "./.github/workflows/pulumi.yml"
+# The GitHub environments of previews (bootstrap: preview_environment, prod_preview_environment): a pull
+# request's, with required reviewers, and the deploy workflow's prod preview of main, main only and unreviewed.
+REVIEWED_PREVIEW_ENVIRONMENT = "preview"
+MAIN_PREVIEW_ENVIRONMENT = "prod-preview"
 FORK_GUARD = "${{ github.event.pull_request.head.repo.full_name == github.repository }}"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
@@ -252,6 +256,13 @@ def test_pull_requests_preview_and_main_deploys_every_stack():
     assert workflow("pull-request.yml")["on"] == {"pull_request": {"branches": ["main"]}}
 
 
+def test_pull_requests_preview_in_the_reviewed_environment_and_main_in_the_main_only_one():
+    environments = {(name, job_id): job["with"]["environment"] for name, job_id, job in pulumi_calls()
+                    if job["with"]["command"] == "preview"}
+    assert environments == {("pull-request.yml", "preview"): REVIEWED_PREVIEW_ENVIRONMENT,
+                            ("deploy.yml", "prod-preview"): MAIN_PREVIEW_ENVIRONMENT}
+
+
 def test_prod_waits_for_dev_and_the_protected_environment():
     jobs = workflow("deploy.yml")["jobs"]
     assert jobs["dev"]["needs"] == "checks"
@@ -276,6 +287,9 @@ def prod_gate_problems(jobs: dict[str, Any]) -> list[str]:
         problems.append("prod-preview does not wait for dev's update (it would preview before dev succeeded)")
     if preview["with"].get("environment") == prod["with"].get("environment"):
         problems.append("prod-preview waits for prod's approval: the approval must come after the preview")
+    elif preview["with"].get("environment") != MAIN_PREVIEW_ENVIRONMENT:
+        problems.append(f"prod-preview does not run in `{MAIN_PREVIEW_ENVIRONMENT}` (main only, no reviewers): "
+                        "a prod release would wait for a second approval")
     if preview["with"]["role-to-assume"] != "${{ vars.AWS_PREVIEW_ROLE_ARN }}":
         problems.append("prod-preview does not use the read-only preview role")
     if needs != {"dev", "prod-preview"}:
@@ -291,6 +305,7 @@ def test_the_prod_approver_sees_a_fresh_prod_preview_made_after_dev_succeeded():
     (lambda jobs: jobs["prod"].update(needs="dev"), "prod needs ['dev']"),
     (lambda jobs: jobs["prod-preview"].update(needs="checks"), "does not wait for dev"),
     (lambda jobs: jobs["prod-preview"]["with"].update(environment="prod"), "the approval must come after"),
+    (lambda jobs: jobs["prod-preview"]["with"].update(environment="preview"), "a second approval"),
     (lambda jobs: jobs["prod-preview"]["with"].update(role_to_assume=None) or jobs["prod-preview"]["with"].update(
         {"role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN_PROD }}"}), "read-only preview role"),
     (lambda jobs: jobs["prod-preview"]["with"].update(stack="dev"), "is not `pulumi preview -s prod`"),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ACCOUNT_ID, Graph, Resource, run_stack, statements
-from tests.test_workflows import pulumi_calls
+from tests.test_workflows import pulumi_calls, workflow
 from tools.analyzer import PolicyPackProcess, wire_resource
 
 BOOTSTRAP = Path(__file__).resolve().parents[2] / "bootstrap"
@@ -72,8 +72,8 @@ def key_arn(graph: Graph, purpose: str) -> str:
 
 def test_settings_defaults():
     settings = load({"repository": REPO}, "eu-west-1")
-    assert (settings.system, settings.environments, settings.preview_environment) == (
-        "django", ("dev", "prod"), "preview")
+    assert (settings.system, settings.environments, settings.preview_environment,
+            settings.prod_preview_environment) == ("django", ("dev", "prod"), "preview", "prod-preview")
     assert (settings.region, settings.regions, settings.oidc_provider_arn) == ("eu-west-1", (), "")
     assert (settings.state_noncurrent_days, settings.key_deletion_window_days) == (90, 30)
 
@@ -87,6 +87,9 @@ def test_settings_defaults():
     ("regions", '["us-east-1", "eu-central-1"]', '["mars-1"]'),
     ("preview_environment", "pr-preview", "pr preview"),
     ("preview_environment", "preview.approved", "prod"),  # a deploy environment would trust the preview role
+    ("prod_preview_environment", "main-preview", "dev"),
+    ("prod_preview_environment", "release_preview", "prod preview"),
+    ("prod_preview_environment", "main-preview", "preview"),  # the reviewed pull-request environment
     ("oidc_provider_arn", OIDC_ARN, f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/example.com"),
     ("state_noncurrent_days", "30", "0"),
     ("key_deletion_window_days", "7", "6"),
@@ -201,7 +204,8 @@ def test_oidc_provider_for_github_with_the_sts_audience(graph):
 
 
 @pytest.mark.parametrize("purpose, expected", [
-    ("preview", [f"repo:{REPO}:environment:preview"]),
+    # the pull requests' reviewed environment and the main-only one of the deploy workflow's prod preview
+    ("preview", [f"repo:{REPO}:environment:preview", f"repo:{REPO}:environment:prod-preview"]),
     ("deploy-dev", [f"repo:{REPO}:environment:dev"]),
     ("deploy-prod", [f"repo:{REPO}:environment:prod"]),
 ])
@@ -215,7 +219,8 @@ def test_each_role_trusts_only_its_repository_contexts(graph, purpose, expected)
 
 
 def test_preview_environment_and_an_existing_provider_are_configurable():
-    custom = bootstrap(preview_environment="pr-preview", environments='["dev", "stg", "prod"]',
+    custom = bootstrap(preview_environment="pr-preview", prod_preview_environment="main-preview",
+                       environments='["dev", "stg", "prod"]',
                        oidc_provider_arn=OIDC_ARN.replace(ACCOUNT_ID, "210987654321"))
     assert custom.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider") == []
     statement = trust(role(custom, "deploy-stg"))
@@ -223,7 +228,20 @@ def test_preview_environment_and_an_existing_provider_are_configurable():
     assert statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"] == [
         f"repo:{REPO}:environment:stg"]
     assert trust(role(custom, "preview"))["Condition"]["StringEquals"][
-        "token.actions.githubusercontent.com:sub"] == [f"repo:{REPO}:environment:pr-preview"]
+        "token.actions.githubusercontent.com:sub"] == [f"repo:{REPO}:environment:pr-preview",
+                                                       f"repo:{REPO}:environment:main-preview"]
+    assert set(custom.outputs["github_environments"]["value"]) == {"pr-preview", "main-preview", "dev", "stg", "prod"}
+
+
+def test_the_prod_preview_environment_must_differ_from_the_reviewed_one():
+    with pytest.raises(BootstrapSettingsError) as caught:
+        load({"repository": REPO, "preview_environment": "checks", "prod_preview_environment": "checks"}, "us-east-1")
+    assert caught.value.problems == ['django-platform-bootstrap:prod_preview_environment: got "checks"; expected a '
+                                     'GitHub environment other than preview_environment ("checks")']
+    # a bad preview_environment is reported once, not again as a clash with the default
+    with pytest.raises(BootstrapSettingsError) as caught:
+        load({"repository": REPO, "preview_environment": "prod", "prod_preview_environment": "preview"}, "us-east-1")
+    assert [p.split(":")[1] for p in caught.value.problems] == ["preview_environment"]
 
 
 def test_no_role_trusts_a_pull_request_or_a_branch_without_an_environment(graph):
@@ -255,6 +273,55 @@ def test_roles_trust_exactly_the_subjects_the_workflows_present(graph):
     for purpose in wanted:
         assert set(trust(role(graph, purpose))["Condition"]["StringEquals"][
             "token.actions.githubusercontent.com:sub"]) == wanted[purpose]
+
+
+def environment_problems(rules: dict[str, dict], calls: list[tuple[str, str, dict]]) -> list[str]:
+    """What the GitHub environments' rules (the bootstrap's `github_environments` output) must give the
+    workflows: a pull request gets credentials only after a review, code outside main never gets them
+    unreviewed, and a prod release waits for exactly one approval, prod's."""
+    problems = []
+    for name, job_id, job in calls:
+        environment = job["with"]["environment"]
+        if environment not in rules:
+            problems.append(f"{name}:{job_id}: environment {environment} has no rules")
+        elif "pull_request" in workflow(name)["on"] and not rules[environment]["required_reviewers"]:
+            problems.append(f"{name}:{job_id}: a pull request's code gets the role in {environment} unreviewed")
+    for environment, rule in rules.items():
+        if not rule["required_reviewers"] and rule["deployment_branches"] != ["main"]:
+            problems.append(f"{environment}: neither reviewed nor limited to main")
+    reviewed = [job_id for name, job_id, job in calls if name == "deploy.yml"
+                and rules.get(job["with"]["environment"], {}).get("required_reviewers")]
+    if reviewed != ["prod"]:
+        problems.append(f"a prod release waits for the approvals of {reviewed}, not only prod's")
+    return problems
+
+
+def test_environment_rules_gate_pull_requests_and_let_a_release_take_one_approval(graph):
+    rules = graph.outputs["github_environments"]["value"]
+    assert rules == {
+        "preview": {"deployment_branches": "all", "required_reviewers": True},
+        "prod-preview": {"deployment_branches": ["main"], "required_reviewers": False},
+        "dev": {"deployment_branches": ["main"], "required_reviewers": False},
+        "prod": {"deployment_branches": ["main"], "required_reviewers": True}}
+    assert environment_problems(rules, pulumi_calls()) == []
+
+
+@pytest.mark.parametrize("change, problem", [
+    # the deploy workflow's prod preview in the reviewed pull-request environment: two approvals
+    (lambda rules, jobs: jobs["deploy.yml:prod-preview"]["with"].update(environment="preview"),
+     "approvals of ['prod-preview', 'prod']"),
+    (lambda rules, jobs: jobs["pull-request.yml:preview"]["with"].update(environment="prod-preview"),
+     "gets the role in prod-preview unreviewed"),
+    (lambda rules, jobs: rules["prod-preview"].update(deployment_branches="all"), "neither reviewed nor"),
+    (lambda rules, jobs: rules["prod"].update(required_reviewers=False), "approvals of []"),
+    (lambda rules, jobs: jobs["deploy.yml:dev"]["with"].update(environment="staging"), "staging has no rules"),
+])
+def test_the_environment_check_fails_on_rules_or_workflows_without_it(graph, change, problem):
+    rules = json.loads(json.dumps(graph.outputs["github_environments"]["value"]))
+    calls = [(name, job_id, json.loads(json.dumps(job))) for name, job_id, job in pulumi_calls()]
+    change(rules, {f"{name}:{job_id}": job for name, job_id, job in calls})
+    found = environment_problems(rules, calls)
+    assert any(problem in p for p in found), found
 
 
 # --- what each role may do -------------------------------------------------------------------------
