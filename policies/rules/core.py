@@ -495,5 +495,5 @@ def references(resource: Resource, prop: str, target: Resource) -> bool:
     value = resource.get(prop)
     if not isinstance(value, str) or is_unknown(value):
         return False
-    ids = {target.get(k) for k in ("bucket", "id", "arn", "name")} - {MISSING, None}
+    ids = {v for v in (target.get(k) for k in ("bucket", "id", "arn", "name")) if isinstance(v, str)}
     return value in ids or value.removeprefix("arn:aws:s3:::") in ids

@@ -89,6 +89,39 @@ def _elasticache(resource: Resource, ctx: Context) -> Iterator[str]:
         yield f"{resource.name!r} accepts unencrypted connections (transitEncryptionMode preferred, use required)."
 
 
+# Engines whose TLS switch is a parameter: a default parameter group (`default.{family}`) cannot be changed and
+# leaves it off. RDS for PostgreSQL 15 and later default rds.force_ssl to 1
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html#PostgreSQL.Concepts.General.SSL.Requiring);
+# MySQL/MariaDB require_secure_transport and Aurora's rds.force_ssl/require_secure_transport default to off
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html,
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Security.html).
+TLS_PARAMETER_ENGINES = ("postgres", "mysql", "mariadb", "aurora", "aurora-mysql", "aurora-postgresql", "sqlserver")
+PG_FORCE_SSL_BY_DEFAULT = 15
+
+
+def _default_parameter_group(resource: Resource, ctx: Context) -> Iterator[str]:
+    engine = resource.get("engine")
+    if is_unknown(engine) or not isinstance(engine, str) or not engine.startswith(TLS_PARAMETER_ENGINES):
+        return
+    if has_value(resource.get("replicateSourceDb")):
+        return  # a read replica: its source's rules apply
+    cluster = resource.type == "aws:rds/cluster:Cluster"
+    if not cluster and engine.startswith("aurora"):
+        return  # an Aurora instance: TLS is the cluster parameter group's
+    prop = "dbClusterParameterGroupName" if cluster else "parameterGroupName"
+    group = resource.get(prop)
+    if is_unknown(group) or (isinstance(group, str) and group and not group.startswith("default.")):
+        return
+    version = text(resource.get("engineVersion")) or ""
+    major = re.match(r"(\d+)", version)
+    if engine == "postgres" and major and int(major.group(1)) >= PG_FORCE_SSL_BY_DEFAULT:
+        return
+    which = f"the default parameter group {group}" if isinstance(group, str) and group else "no parameter group " \
+        "(the engine's default group)"
+    yield (f"{resource.name!r} ({engine}) uses {which}, which does not force TLS connections; give it a parameter "
+           f"group of its own that does ({prop}).")
+
+
 def _ecr(resource: Resource, ctx: Context) -> Iterator[str]:
     configs = items(resource.get("encryptionConfigurations"))
     if is_unknown(resource.get("encryptionConfigurations")) or any(is_unknown(c) for c in configs):
@@ -318,8 +351,9 @@ def is_alb_log_bucket(bucket: Resource, ctx: Context) -> bool:
     log delivery (the service principal or a regional ELB account) write to it."""
     for lb in ctx.of_type(*lb_types("loadBalancer:LoadBalancer")):
         logs = lb.get("accessLogs")
-        if isinstance(logs, dict) and (bucket.urn in lb.property_dependencies.get("accessLogs", []) or logs.get(
-                "bucket") in {bucket.get("bucket"), bucket.get("id")} - {MISSING}):
+        names = {v for v in (bucket.get("bucket"), bucket.get("id")) if isinstance(v, str)}
+        if isinstance(logs, dict) and (bucket.urn in lb.property_dependencies.get("accessLogs", []) or (
+                isinstance(logs.get("bucket"), str) and logs["bucket"] in names)):
             return True
     for policy in ctx.of_type(*BUCKET_POLICY_TYPES):
         if not references(policy, "bucket", bucket):
@@ -435,6 +469,11 @@ RULES = [
          EnforcementLevel.MANDATORY, "set rds.force_ssl=1 (PostgreSQL) or require_secure_transport=1 (MySQL).",
          ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/clusterParameterGroup:ClusterParameterGroup"),
          _parameter_group_tls),
+    Rule("rds-custom-parameter-group", "encryption", "RDS instances and Aurora clusters use a parameter group of "
+         "their own: the default groups do not force TLS (RDS for PostgreSQL 15+ excepted).",
+         EnforcementLevel.MANDATORY, "set parameterGroupName (instances) or dbClusterParameterGroupName (Aurora) to a "
+         "parameter group that forces TLS (see rds-parameter-group-forces-tls).",
+         ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"), _default_parameter_group),
     Rule("ecs-task-no-plaintext-secrets", "encryption", "ECS task definitions pass no secret in plain text: no "
          "secret-looking variable names, credential-shaped values or passwords in URLs in container `environment`, "
          "no secret flags or assignments with literal values in `command`/`entryPoint`.", EnforcementLevel.MANDATORY,

@@ -158,6 +158,32 @@ def _public_access_block(ctx: Context) -> Iterator[Finding]:
             yield Finding(f"bucket {bucket.name!r}: public access block leaves {', '.join(off)} off.", bucket.urn)
 
 
+def _nlb_listeners(ctx: Context) -> Iterator[Finding]:
+    """Network load balancers have no security group by default, so a listener is the internet exposure."""
+    allowed = [float(p) for p in ctx.config.get("allowedPorts") or [] if isinstance(p, int | float)]
+    public = []
+    for lb in ctx.of_type(*lb_types("loadBalancer:LoadBalancer")):
+        kind, internal = lb.get("loadBalancerType"), lb.get("internal")
+        if kind != "network":
+            continue
+        if is_unknown(internal):
+            yield Finding("", lb.urn, unchecked="internal")
+        elif truthy(internal) is False:
+            public.append(lb)
+    for listener in ctx.of_type(*lb_types("listener:Listener")):
+        owner = next((lb for lb in public if references(listener, "loadBalancerArn", lb)), None)
+        if owner is None:
+            continue
+        port = listener.get("port")
+        if is_unknown(port):
+            yield Finding("", listener.urn, unchecked="port")
+        elif number(port) not in allowed:
+            shown = f"{number(port):g}" if number(port) is not None else "no port"
+            yield Finding(f"listener {listener.name!r} of the internet-facing network load balancer {owner.name!r} "
+                          f"listens on {shown}; only {', '.join(f'{p:g}' for p in allowed)} may face the internet.",
+                          listener.urn)
+
+
 RULES = [
     Rule("rds-not-public", "exposure", "RDS instances and clusters are not publicly accessible.",
          EnforcementLevel.MANDATORY, "set publiclyAccessible: false and keep the database in isolated subnets.",
@@ -174,6 +200,12 @@ RULES = [
          config={"allowedPublicPorts": {"type": "array", "items": {"type": "integer", "minimum": 0,
                                                                     "maximum": 65535}, "default": [80, 443],
                                         "description": "Ports a load balancer's group may open to the internet."}}),
+    Rule("nlb-public-listener-ports", "exposure", "Internet-facing network load balancers listen only on the allowed "
+         "web ports (an NLB without security groups exposes every listener).", EnforcementLevel.MANDATORY,
+         "make the load balancer internal (internal: true), or move the service behind the allowed ports.",
+         stack_check=_nlb_listeners,
+         config={"allowedPorts": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 65535},
+                                  "default": [80, 443], "description": "Ports an internet-facing NLB may listen on."}}),
     Rule("s3-public-access-blocked", "exposure", "Every S3 bucket has a public access block with all four flags on.",
          EnforcementLevel.MANDATORY, "add aws.s3.BucketPublicAccessBlock for the bucket with blockPublicAcls, "
          "blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.", stack_check=_public_access_block),

@@ -61,6 +61,13 @@ def task_env(resources: list[WireResource]) -> None:
     task.props["containerDefinitions"] = json.dumps(containers)
 
 
+def task_command(resources: list[WireResource]) -> None:
+    task = first(resources, "aws:ecs/taskDefinition:TaskDefinition")
+    containers = json.loads(task.props["containerDefinitions"])
+    containers[0]["command"] = ["python", "manage.py", "createsuperuser", "--password=hunter2"]
+    task.props["containerDefinitions"] = json.dumps(containers)
+
+
 def drop(type_: str) -> Callable[[list[WireResource]], None]:
     def mutate(resources: list[WireResource]) -> None:
         resources[:] = [r for r in resources if r.type != type_]
@@ -92,6 +99,9 @@ MUTATIONS = {
     "weak tls": (https_listener, "alb-https-tls-policy"),
     "http forwards": (http_forward, "alb-http-redirects-to-https"),
     "secret in task env": (task_env, "ecs-task-no-plaintext-secrets"),
+    "secret in task command": (task_command, "ecs-task-no-plaintext-secrets"),
+    "rds default parameter group": (set_props("aws:rds/instance:Instance", parameterGroupName="default.postgres14",
+                                              engineVersion="14.12"), "rds-custom-parameter-group"),
     "log group unencrypted": (set_props("aws:cloudwatch/logGroup:LogGroup", kmsKeyId=None), "log-group-kms-encrypted"),
     "log group forever": (set_props("aws:cloudwatch/logGroup:LogGroup", retentionInDays=None), "log-group-retention"),
     "redis plaintext": (set_props("aws:elasticache/replicationGroup:ReplicationGroup",

@@ -76,6 +76,12 @@ def task(environment: list[dict], **container) -> WireResource:
                containerDefinitions=json.dumps(containers))
 
 
+def nlb_stack(port: int = 443, internal: bool = False, kind: str = "network") -> list[WireResource]:
+    lb = res(LB, "django-dev-ingest-nlb", name="django-dev-ingest-nlb", loadBalancerType=kind, internal=internal)
+    return [lb, res(LISTENER, "ingest", {"loadBalancerArn": [lb.urn]}, loadBalancerArn="arn:aws:elb:lb", port=port,
+                    protocol="TCP")]
+
+
 def preview_outputs(stack: list[WireResource]) -> list[WireResource]:
     """The bucket as a preview's outputs show it: its computed inline encryption block not known yet."""
     stack[0].props["serverSideEncryptionConfiguration"] = UNKNOWN
@@ -467,6 +473,26 @@ CASES: dict[str, Case] = {
     "task plain command ok": Case("ecs-task-no-plaintext-secrets", [task([{"name": "WORKERS", "value": "4"}],
                                                                          command=["gunicorn", "--workers", "4"])],
                                   None),
+    # RDS on a default parameter group (TLS not forced)
+    "rds default pg": Case("rds-custom-parameter-group", [rds(engine="postgres", engineVersion="14.9")],
+                           "uses no parameter group (the engine's default group)"),
+    "rds default pg named": Case("rds-custom-parameter-group", [rds(engine="mysql", engineVersion="8.0.35",
+                                                                    parameterGroupName="default.mysql8.0")],
+                                 "uses the default parameter group default.mysql8.0"),
+    "rds custom pg": Case("rds-custom-parameter-group", [rds(engine="postgres", engineVersion="14.9",
+                                                             parameterGroupName="django-dev-db-pg")], None),
+    "rds pg15 default forces tls": Case("rds-custom-parameter-group", [rds(engine="postgres", engineVersion="16.3")],
+                                        None),
+    "aurora cluster default pg": Case("rds-custom-parameter-group", [res(
+        "aws:rds/cluster:Cluster", "c", engine="aurora-postgresql", engineVersion="16.1")],
+        "dbClusterParameterGroupName"),
+    # internet-facing NLB listeners
+    "nlb 443": Case("nlb-public-listener-ports", nlb_stack(), None),
+    "nlb 5432": Case("nlb-public-listener-ports", nlb_stack(5432), "listens on 5432; only 80, 443 may face"),
+    "nlb internal": Case("nlb-public-listener-ports", nlb_stack(5432, internal=True), None),
+    "nlb alb is not nlb": Case("nlb-public-listener-ports", nlb_stack(8080, kind="application"), None),
+    "nlb ports config": Case("nlb-public-listener-ports", nlb_stack(8883), None,
+                             {"nlb-public-listener-ports": {"allowedPorts": [443, 8883]}}),
 }
 
 
