@@ -389,7 +389,7 @@ def _s3_encryption(ctx: Context) -> Iterator[Finding]:
         if not defaults:
             yield Finding(f"bucket {name!r} has no BucketServerSideEncryptionConfiguration (aws:kms).", bucket.urn)
             continue
-        algorithms = {d.get("sseAlgorithm") for d in defaults}
+        algorithms = {a if isinstance(a, str) else str(a) for a in (d.get("sseAlgorithm") for d in defaults)}
         if any(is_unknown(a) for a in algorithms):
             continue
         if algorithms & {"aws:kms", "aws:kms:dsse"}:
