@@ -377,7 +377,7 @@ class Rule:
         return {**self.config, "exemptions": EXEMPTIONS_SCHEMA}
 
     def defaults(self) -> dict[str, Any]:
-        return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}
+        return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}  # fresh: callers edit
 
     def context(self, raw_config: Mapping[str, Any] | None, resources: list[Resource] | None = None) -> Context:
         """The rule's config: pack-wide settings, then the rule's defaults, then what was configured for it."""
@@ -419,7 +419,9 @@ class Rule:
         schema = PolicyConfigSchema(self.schema_properties)
         if self.stack_check is not None:
             return StackValidationPolicy(self.id, self.description, self._validate_stack, self.level, schema)
-        return ResourceValidationPolicy(self.id, self.description, self._validate_resource, self.level, schema)
+        policy = ResourceValidationPolicy(self.id, self.description, self._validate_resource, self.level, schema)
+        policy.resource_types = frozenset(self.types)  # type: ignore[attr-defined]  # read by rules.sdk.analyze
+        return policy
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         if self.types and args.resource_type not in self.types:
@@ -475,7 +477,20 @@ def _plain_props(props: Any) -> dict[str, Any]:
 _props = IdentityMemo(_plain_props, 50_000)
 
 
+_last_stack: list[tuple[Any, list[Resource]]] = []  # (the SDK's resource list, ours), for the current AnalyzeStack
+
+
 def stack_resources(args: StackValidationArgs) -> list[Resource]:
+    """The stack's resources as checks see them. With rules.sdk every stack policy of one AnalyzeStack call gets
+    the same resource list, so ours is built once per call and shared (checks do not modify it)."""
+    if _last_stack and _last_stack[0][0] is args.resources:
+        return _last_stack[0][1]
+    resources = _build_stack_resources(args)
+    _last_stack[:] = [(args.resources, resources)]
+    return resources
+
+
+def _build_stack_resources(args: StackValidationArgs) -> list[Resource]:
     resources = []
     for r in args.resources:
         parent = getattr(r, "parent", None)

@@ -414,7 +414,8 @@ def limit_problems(name: NameValue, spec: NameSpec) -> list[str]:
     if name.complete and len(value) < spec.min_length:
         problems.append(f"{what} is shorter than {spec.min_length} characters")
     checked = value.removesuffix(".fifo") if spec.extra == "fifo" else value
-    bad = sorted({c for c in checked if not re.fullmatch(spec.charset, c)})
+    bad = [] if re.fullmatch(f"(?:{spec.charset})*", checked) else sorted(
+        {c for c in checked if not re.fullmatch(spec.charset, c)})
     if name.logical:
         bad = []  # Pulumi lowercases nothing; logical names are checked by naming-convention
     if bad:

@@ -1,48 +1,44 @@
-"""Two hooks into pulumi-policy's analyzer server (pinned in requirements.txt), installed by the pack's __main__.py.
+"""The pack's hooks into pulumi-policy's analyzer server, installed by the pack's __main__.py.
 
 1. Pack-wide settings. The SDK hands each policy only its own config; the pack's rules also read the
    `pack-settings` entry (system, environment, aliases, ...). `Configure` is wrapped to keep every policy's
    config where `core.configured()` finds it.
-2. Speed. For every policy of every Analyze call the server converts the request's properties again
-   (`MessageToDict`, `deserialize_properties`, `unknown_checking_proxy`: policy.py, `Analyze`/`AnalyzeStack`), so
-   with 35 policies one resource is converted 35 times, which cost more than all the rules together
-   (benchmarks/policy_throughput.py; profile in the closing note of issue 16). Each step is memoized on the
-   identity of its input: a request's message is converted once, the policies share the (read-only) result.
+2. Speed. The SDK's `Analyze` and `AnalyzeStack` convert the request again for every policy
+   (`MessageToDict`, `deserialize_properties`, `unknown_checking_proxy`, resource options; for a stack, every
+   resource and its parent and dependency links), so with 30 policies one request is converted 30 times,
+   which cost more than all the rules together (profiled with cProfile; figures in issue 16's closing note,
+   benchmarks/policy_throughput.py). `analyze` and `analyze_stack` below are the SDK's own methods
+   (pulumi-policy 1.21.0, policy.py) with the conversion done once per request and shared by the policies,
+   and resource policies skipped for types their rule does not check (the rule would return at once).
+   tests/policy/test_sdk.py checks that they answer exactly as the SDK's methods do.
 
-Without these hooks (another SDK version, or rules used directly) the rules still work: with the defaults of
-`pack-settings` plus their own config, and at the SDK's own speed.
+Only installed on the SDK version they were copied from; elsewhere (or when rules are used directly) the
+rules still work, with the defaults of `pack-settings` plus their own config, at the SDK's own speed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from importlib import metadata
+from inspect import isawaitable
 from typing import Any
 
 from . import core
-from .core import IdentityMemo
 
-
-class _JsonFormat:
-    """`json_format` as policy.py uses it, with `MessageToDict` memoized."""
-
-    def __init__(self, module: Any, size: int) -> None:
-        self._module = module
-        self.MessageToDict = IdentityMemo(module.MessageToDict, size)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._module, name)
-
-
-# AnalyzeStack converts every resource once per stack policy: the memo holds a stack's worth of resources.
-MEMO_SIZE = 50_000
+SDK_VERSION = "1.21.0"
+# The server allocates many short-lived objects per call while a stack's resources stay alive: with CPython's
+# default thresholds (700, 10, 10) full collections rescan that heap over and over (about a third of an
+# AnalyzeStack over 2,000 resources, measured with cProfile).
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def install() -> bool:
-    """Install both hooks; False (and nothing changed) when the SDK does not look like the one they fit."""
+    """Install the hooks; False (nothing changed) on another pulumi-policy version."""
     from pulumi_policy import policy
 
-    servicer = getattr(policy, "_PolicyAnalyzerServicer", None)
-    names = ("json_format", "deserialize_properties", "unknown_checking_proxy")
-    if servicer is None or not all(hasattr(policy, n) for n in names) or getattr(servicer, "_hooked", False):
+    servicer: Any = policy._PolicyAnalyzerServicer
+    if metadata.version("pulumi-policy") != SDK_VERSION or getattr(servicer, "_pack_hooks", False):
         return False
     configure = servicer.Configure
 
@@ -53,8 +49,114 @@ def install() -> bool:
         return response
 
     servicer.Configure = configure_and_share
-    servicer._hooked = True
-    policy.json_format = _JsonFormat(policy.json_format, MEMO_SIZE)
-    policy.deserialize_properties = IdentityMemo(policy.deserialize_properties, MEMO_SIZE)  # type: ignore[assignment]
-    policy.unknown_checking_proxy = IdentityMemo(policy.unknown_checking_proxy, MEMO_SIZE)  # type: ignore[assignment]
+    servicer.Analyze = analyze
+    servicer.AnalyzeStack = analyze_stack
+    servicer._pack_hooks = True
+    gc.set_threshold(*GC_THRESHOLDS)
     return True
+
+
+def _private(servicer: Any, name: str) -> Any:
+    return getattr(servicer, f"_PolicyAnalyzerServicer__{name}")
+
+
+def _props(message: Any) -> Any:
+    from pulumi_policy import policy
+
+    return policy.unknown_checking_proxy(policy.deserialize_properties(policy.json_format.MessageToDict(message)))
+
+
+def _run(servicer: Any, policy_: Any, args: Any, report: Any, response: Any) -> None:
+    """policy.validate(args, report), with the SDK's handling of async policies and of its two exceptions."""
+    from pulumi.runtime import proto
+    from pulumi_policy import policy
+
+    try:
+        result = policy_.validate(args, report)
+        if isawaitable(result):
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(asyncio.ensure_future(result, loop=loop))
+            loop.close()
+    except policy.UnknownValueError as error:
+        name, version = _private(servicer, "policy_pack_name"), _private(servicer, "policy_pack_version")
+        response.diagnostics.append(proto.AnalyzeDiagnostic(
+            policyName=policy_.name, policyPackName=name, policyPackVersion=version,
+            message=f"can't run policy '{policy_.name}' from policy pack '{name}@v{version}' during preview: "
+                    f"{error.message}",
+            urn="", description=policy_.description,
+            enforcementLevel=servicer._map_enforcement_level(policy.EnforcementLevel.ADVISORY)))
+    except policy._NotApplicableError as error:
+        response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy_.name, reason=error.reason or ""))
+
+
+def analyze(self: Any, request: Any, _context: Any) -> Any:
+    from pulumi.runtime import proto
+    from pulumi_policy import policy
+
+    self._configure_runtime_settings()
+    response = proto.AnalyzeResponse()
+    shared: tuple[Any, Any, Any] | None = None
+    for policy_ in _private(self, "policies"):
+        level = self._get_enforcement_level(policy_)
+        if level == policy.EnforcementLevel.DISABLED or not isinstance(policy_, policy.ResourceValidationPolicy):
+            continue
+        if not policy_.has_validation():
+            response.not_applicable.append(proto.PolicyNotApplicable(
+                policy_name=policy_.name, reason="Policy does not implement validate"))
+            continue
+        types = getattr(policy_, "resource_types", ())
+        if types and request.type not in types:
+            continue
+        if level == policy.EnforcementLevel.REMEDIATE:
+            level = policy.EnforcementLevel.MANDATORY
+        if shared is None:
+            shared = (_props(request.properties), self._get_resource_options(request),
+                      self._get_provider_resource(request))
+        props, opts, provider = shared
+        report = self._create_report_violation(response, policy_.name, policy_.description, level, policy_.severity)
+        args = policy.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
+                                             self._get_policy_config(policy_.name), _private(self, "stack_tags"))
+        _run(self, policy_, args, report, response)
+    return response
+
+
+def analyze_stack(self: Any, request: Any, _context: Any) -> Any:
+    from pulumi.runtime import proto
+    from pulumi_policy import policy
+
+    self._configure_runtime_settings()
+    response = proto.AnalyzeResponse()
+    resources: list[Any] | None = None
+    for policy_ in _private(self, "policies"):
+        level = self._get_enforcement_level(policy_)
+        if level == policy.EnforcementLevel.DISABLED or not isinstance(policy_, policy.StackValidationPolicy):
+            continue
+        if level == policy.EnforcementLevel.REMEDIATE:
+            level = policy.EnforcementLevel.MANDATORY
+        if resources is None:
+            resources = _stack_resources(self, request)
+        report = self._create_report_violation(response, policy_.name, policy_.description, level, policy_.severity)
+        args = policy.StackValidationArgs(resources, self._get_policy_config(policy_.name),
+                                          _private(self, "stack_tags"))
+        _run(self, policy_, args, report, response)
+    return response
+
+
+def _stack_resources(self: Any, request: Any) -> list[Any]:
+    """The request's resources as the SDK builds them, parents and dependencies linked (once per request)."""
+    from pulumi_policy import policy
+
+    built = []
+    for r in request.resources:
+        resource = policy.PolicyResource(r.type, _props(r.properties), r.urn, r.name, self._get_resource_options(r),
+                                         self._get_provider_resource(r), None, [], {})
+        built.append((resource, r.parent, list(r.dependencies),
+                      {k: list(v.urns) for k, v in r.propertyDependencies.items()}))
+    by_urn = {resource.urn: resource for resource, *_ in built}
+    for resource, parent, dependencies, property_dependencies in built:
+        if parent is not None and parent in by_urn:
+            resource.parent = by_urn[parent]
+        resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
+        for key, urns in property_dependencies.items():
+            resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
+    return [resource for resource, *_ in built]
