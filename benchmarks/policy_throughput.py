@@ -18,6 +18,7 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tools.analyzer import PolicyPackProcess, WireResource, wire_resource
@@ -54,13 +55,10 @@ def scaled(count: int) -> tuple[list[WireResource], list[WireResource]]:
     return inputs, outputs
 
 
-def best(rounds: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -83,8 +81,8 @@ def main() -> None:
             stack = {"pack": float("inf"), "empty": float("inf")}
             for _ in range(args.repeat):  # alternate, so both packs see the same machine load
                 for name, process in (("pack", pack), ("empty", empty)):
-                    analyze[name] = min(analyze[name], best(1, lambda p=process: p.analyze_many(inputs)))
-                    stack[name] = min(stack[name], best(1, lambda p=process: p.analyze_stack(outputs)))
+                    analyze[name] = min(analyze[name], timed(partial(process.analyze_many, inputs)))
+                    stack[name] = min(stack[name], timed(partial(process.analyze_stack, outputs)))
             policies = len(pack.info().policies)
     rate = {name: args.resources / seconds for name, seconds in analyze.items()}
     print(f"Analyze over gRPC, {args.resources} resources, best of {args.repeat}: "
