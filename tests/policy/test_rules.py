@@ -20,6 +20,8 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 RDS = "aws:rds/instance:Instance"
 REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
+LAMBDA = "aws:lambda/function:Function"
+EC2 = "aws:ec2/instance:Instance"
 
 
 def res(type_: str, logical: str, deps: dict[str, list[str]] | None = None, /, **props) -> WireResource:
@@ -493,6 +495,51 @@ CASES: dict[str, Case] = {
     "nlb alb is not nlb": Case("nlb-public-listener-ports", nlb_stack(8080, kind="application"), None),
     "nlb ports config": Case("nlb-public-listener-ports", nlb_stack(8883), None,
                              {"nlb-public-listener-ports": {"allowedPorts": [443, 8883]}}),
+    # Lambda, EC2, EBS, API Gateway (types of the corpus programs)
+    "lambda env ok": Case("lambda-no-plaintext-secrets", [res(LAMBDA, "f", environment={"variables": {
+        "TABLE_NAME": "t", "DB_SECRET_ARN": "arn:aws:secretsmanager:..."}})], None),
+    "lambda env secret": Case("lambda-no-plaintext-secrets", [res(LAMBDA, "f", environment={"variables": {
+        "SLACK_TOKEN": "x"}})], "SLACK_TOKEN has a secret-looking name in plain `environment.variables`"),
+    "lambda env key value": Case("lambda-no-plaintext-secrets", [res(LAMBDA, "f", environment={"variables": {
+        "GH": "ghp_" + "a" * 36}})], "GH holds a GitHub token"),
+    "lambda cmk ok": Case("lambda-environment-cmk", [res(LAMBDA, "f", kmsKeyArn=KEY, environment={"variables": {
+        "A": "1"}})], None),
+    "lambda no env no key ok": Case("lambda-environment-cmk", [res(LAMBDA, "f")], None),
+    "lambda env aws key": Case("lambda-environment-cmk", [res(LAMBDA, "f", environment={"variables": {"A": "1"}})],
+                               "AWS-managed aws/lambda key"),
+    "imdsv2 ok": Case("ec2-imdsv2", [res(EC2, "i", metadataOptions={"httpTokens": "required"})], None),
+    "imdsv1": Case("ec2-imdsv2", [res(EC2, "i")], "accepts IMDSv1"),
+    "imdsv1 template": Case("ec2-imdsv2", [res("aws:ec2/launchTemplate:LaunchTemplate", "t", metadataOptions={
+        "httpTokens": "optional"})], "httpTokens optional"),
+    "ec2 private": Case("ec2-no-public-ip", [res(EC2, "i", subnetId="subnet-1", associatePublicIpAddress=False)],
+                        None),
+    "ec2 public ip": Case("ec2-no-public-ip", [res(EC2, "i", subnetId="subnet-1", associatePublicIpAddress=True)],
+                          "associatePublicIpAddress: true"),
+    "ec2 default subnet": Case("ec2-no-public-ip", [res(EC2, "i")], "default VPC's default subnet"),
+    "user data ok": Case("ec2-user-data-no-secrets", [res(EC2, "i", userData="#!/bin/bash\nyum install -y httpd")],
+                         None),
+    "user data secret": Case("ec2-user-data-no-secrets", [res(EC2, "i", userData="#!/bin/bash\nexport "
+                                                              "DB_PASSWORD=hunter2\n")], "assigns DB_PASSWORD"),
+    "ebs ok": Case("ebs-encrypted", [res("aws:ebs/volume:Volume", "v", encrypted=True, kmsKeyId=KEY)], None),
+    "ebs plain": Case("ebs-encrypted", [res("aws:ebs/volume:Volume", "v", size=8)], "the volume is not encrypted"),
+    "ebs root": Case("ebs-encrypted", [res(EC2, "i", rootBlockDevice={"encrypted": True},
+                                           ebsBlockDevices=[{"deviceName": "/dev/sdf"}])],
+                     "ebsBlockDevices[0] is not encrypted"),
+    "ebs account default": Case("ebs-encrypted", [res("aws:ebs/volume:Volume", "v")], None,
+                                {"ebs-encrypted": {"accountEncryptsByDefault": True}}),
+    "ebs template": Case("ebs-encrypted", [res("aws:ec2/launchTemplate:LaunchTemplate", "t", blockDeviceMappings=[
+        {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 8}}])], "blockDeviceMappings[0].ebs is not encrypted"),
+    "apigw logs ok": Case("apigateway-access-logging", [res("aws:apigateway/stage:Stage", "s", accessLogSettings={
+        "destinationArn": "arn:aws:logs:...", "format": "$context.requestId"})], None),
+    "apigw no logs": Case("apigateway-access-logging", [res("aws:apigatewayv2/stage:Stage", "s", apiId="a")],
+                          "writes no access log"),
+    "apigw domain tls12": Case("apigateway-domain-tls", [res("aws:apigateway/domainName:DomainName", "d",
+                                                             securityPolicy="TLS_1_2")], None),
+    "apigw domain default": Case("apigateway-domain-tls", [res("aws:apigateway/domainName:DomainName", "d")],
+                                 "TLS_1_0 for REST API domains"),
+    "apigw v2 domain": Case("apigateway-domain-tls", [res("aws:apigatewayv2/domainName:DomainName", "d",
+                                                          domainNameConfiguration={"securityPolicy": "TLS_1_2"})],
+                            None),
 }
 
 
