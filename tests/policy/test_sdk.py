@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 import rules
 from google.protobuf import json_format
@@ -29,14 +32,20 @@ EXTRA = [ResourceValidationPolicy("reads-unknown", "Reads an unknown.", _reads_u
 
 
 @pytest.fixture(scope="module")
-def servicer() -> _PolicyAnalyzerServicer:
+def servicer() -> Iterator[_PolicyAnalyzerServicer]:
     server = _PolicyAnalyzerServicer("aws-platform-guardrails", "1.0.0", [*rules.policies(), *EXTRA],
                                      EnforcementLevel.ADVISORY)
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     request.policyConfig["pack-settings"].properties.update({"system": "django"})
     request.policyConfig["rds-not-public"].enforcementLevel = analyzer_pb2.DISABLED
     server.Configure(request, None)
-    return server
+    stack = os.environ.get("PULUMI_STACK")
+    os.environ["PULUMI_STACK"] = "dev"  # as the CLI sets it; else the stack of whichever program ran last here
+    yield server
+    if stack is None:
+        del os.environ["PULUMI_STACK"]
+    else:
+        os.environ["PULUMI_STACK"] = stack
 
 
 def _answer(response) -> dict:
