@@ -47,12 +47,13 @@ class ProgramMocks(PlaceholderMocks):
         return super().call(args)
 
 
-def record(program: Path, stack_name: str, config: dict[str, str]) -> Graph:
+def record(program: Path, stack_name: str, config: dict[str, str], preview: bool = True) -> Graph:
     region = config.setdefault("aws:region", "us-east-1")
     monitor = RecordingMonitor(ProgramMocks(region))
     _reset_runtime()
     runtime_config.set_all_config(dict(config), [])
-    mocks.set_mocks(monitor.mocks, project=project_name(program), stack=stack_name, preview=True, monitor=monitor)
+    mocks.set_mocks(monitor.mocks, project=project_name(program), stack=stack_name, preview=preview,
+                    monitor=monitor)
     sys.path.insert(0, str(program))
     cwd = Path.cwd()
     os.chdir(program)  # programs read their files (web content, Lambda code) relative to the project, as under the CLI
@@ -85,15 +86,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--config", action="append", default=[], help="key=value (namespaced keys: aws:region=...)")
+    parser.add_argument("--update", action="store_true",
+                        help="record an update (values computed from other resources known) instead of a preview")
     args = parser.parse_args()
     project = project_name(args.program)
     config = {}
     for item in args.config:
         key, _, value = item.partition("=")
         config[key if ":" in key else f"{project}:{key}"] = value
-    graph = record(args.program.resolve(), args.stack, config)
+    graph = record(args.program.resolve(), args.stack, config, preview=not args.update)
     source = {"repo": args.repo, "path": args.path, "commit": args.commit, "language": "python",
-              "recorded": "tools/record_program.py (run under the mock runtime)"}
+              "recorded": "tools/record_program.py, run under the mock runtime as "
+                          + ("an update" if args.update else "a preview")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document(graph, source, project, args.stack), indent=1, sort_keys=True) + "\n")
     print(f"{args.out}: {len(graph.resources)} resources")
