@@ -112,9 +112,12 @@ def _default_parameter_group(resource: Resource, ctx: Context) -> Iterator[str]:
     group = resource.get(prop)
     if is_unknown(group) or (isinstance(group, str) and group and not group.startswith("default.")):
         return
-    version = text(resource.get("engineVersion")) or ""
-    major = re.match(r"(\d+)", version)
-    if engine == "postgres" and major and int(major.group(1)) >= PG_FORCE_SSL_BY_DEFAULT:
+    version = resource.get("engineVersion")
+    if is_unknown(version):
+        return
+    major = re.match(r"(\d+)", text(version) or "")
+    # Without engineVersion RDS picks its default PostgreSQL version, 15 or later since 2023.
+    if engine == "postgres" and (major is None or int(major.group(1)) >= PG_FORCE_SSL_BY_DEFAULT):
         return
     which = f"the default parameter group {group}" if isinstance(group, str) and group else "no parameter group " \
         "(the engine's default group)"

@@ -485,6 +485,8 @@ CASES: dict[str, Case] = {
                                                              parameterGroupName="django-dev-db-pg")], None),
     "rds pg15 default forces tls": Case("rds-custom-parameter-group", [rds(engine="postgres", engineVersion="16.3")],
                                         None),
+    "rds pg default version": Case("rds-custom-parameter-group", [rds(engine="postgres")], None),
+    "rds mysql default version": Case("rds-custom-parameter-group", [rds(engine="mysql")], "(mysql) uses no parameter"),
     "aurora cluster default pg": Case("rds-custom-parameter-group", [res(
         "aws:rds/cluster:Cluster", "c", engine="aurora-postgresql", engineVersion="16.1")],
         "dbClusterParameterGroupName"),
