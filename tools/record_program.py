@@ -57,8 +57,11 @@ def record(program: Path, stack_name: str, config: dict[str, str], preview: bool
     sys.path.insert(0, str(program))
     cwd = Path.cwd()
     os.chdir(program)  # programs read their files (web content, Lambda code) relative to the project, as under the CLI
+    def run() -> None:
+        runpy.run_path(str(program / "__main__.py"), run_name="__main__")
+
     try:
-        _sync_await(stack.run_pulumi_func(lambda: runpy.run_path(str(program / "__main__.py"), run_name="__main__")))
+        _sync_await(stack.run_pulumi_func(run))
     finally:
         os.chdir(cwd)
         sys.path.remove(str(program))
