@@ -70,11 +70,11 @@ def record(program: Path, stack_name: str, config: dict[str, str], preview: bool
 
 def document(graph: Graph, source: dict[str, str], project: str, stack_name: str) -> dict[str, Any]:
     resources = []
-    for resource in graph.resources:
+    for resource in sorted(graph.resources, key=lambda r: r.urn):  # registration order varies from run to run
         inputs, outputs = wire_resource(resource), wire_resource(resource, state="outputs")
         resources.append({"type": resource.type, "name": resource.name, "urn": resource.urn, "custom": resource.custom,
-                          "parent": resource.parent, "dependencies": inputs.dependencies,
-                          "propertyDependencies": inputs.property_dependencies,
+                          "parent": resource.parent, "dependencies": sorted(inputs.dependencies),
+                          "propertyDependencies": {k: sorted(v) for k, v in inputs.property_dependencies.items()},
                           "inputs": inputs.props, "outputs": outputs.props})
     return {"source": source, "project": project, "stack": stack_name, "account": ACCOUNT_ID,
             "resources": to_wire(resources)}
