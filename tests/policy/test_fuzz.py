@@ -36,13 +36,20 @@ KEYS = sorted({"name", "bucket", "identifier", "replicationGroupId", "family", "
                "backupRetentionPeriod", "deletionProtection", "automaticFailoverEnabled", "atRestEncryptionEnabled",
                "transitEncryptionEnabled", "performanceInsightsEnabled", "description", "sqsManagedSseEnabled",
                "NotAction", "NotResource", "policyArn", "managedPolicyArns", "serverSideEncryptionConfiguration",
-               "rule", "engine"})
+               "rule", "engine", "engineVersion", "parameterGroupName", "dbClusterParameterGroupName", "command",
+               "entryPoint", "variables", "kmsKeyArn", "metadataOptions", "httpTokens", "httpEndpoint",
+               "associatePublicIpAddress", "subnetId", "userData", "rootBlockDevice", "ebsBlockDevices",
+               "blockDeviceMappings", "ebs", "encrypted", "accessLogSettings", "destinationArn", "securityPolicy",
+               "domainNameConfiguration", "loadBalancerType", "internal", "loadBalancerArn"})
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2, 70000), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=80), st.just(UNKNOWN), st.just("0.0.0.0/0"), st.just("*"),
                     st.just("HTTPS"), st.just("HTTP"), st.just("aws:kms"), st.just("AES256"),
                     st.just('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'),
-                    st.just('[{"name": "web", "environment": [{"name": "API_TOKEN"}]}]'))
+                    st.just('[{"name": "web", "environment": [{"name": "API_TOKEN"}]}]'),
+                    st.just('[{"name": "web", "command": ["--password", "x"], "entryPoint": "sh -c \'A_TOKEN=1\'"}]'),
+                    st.just("network"), st.just("required"), st.just("default.postgres14"),
+                    st.just("AKIAIOSFODNN7EXAMPLE"))
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)), max_leaves=12)
 props = st.dictionaries(st.sampled_from(KEYS), values, max_size=8)
