@@ -380,10 +380,17 @@ class Rule:
         return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}  # fresh: callers edit
 
     def context(self, raw_config: Mapping[str, Any] | None, resources: list[Resource] | None = None) -> Context:
-        """The rule's config: pack-wide settings, then the rule's defaults, then what was configured for it."""
+        """The rule's config: pack-wide settings, then the rule's defaults, then what was configured for it.
+
+        Built once per configuration: rules.sdk passes the same config object to every call until the next
+        Configure (checks only read it)."""
+        cached = self.__dict__.get("_context_cache")
+        if cached is not None and cached[0] is raw_config and cached[1] is _SETTINGS:
+            return Context(config=cached[2], resources=resources or [])
         config = pack_settings()
         config.update(self.defaults())
         config.update(plain(dict(raw_config or {})))
+        self.__dict__["_context_cache"] = (raw_config, _SETTINGS, config)
         return Context(config=config, resources=resources or [])
 
     def findings(self, resource: Resource, ctx: Context) -> list[Finding]:

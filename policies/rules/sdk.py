@@ -44,6 +44,7 @@ def install() -> bool:
 
     def configure_and_share(self: Any, request: Any, context: Any) -> Any:
         response = configure(self, request, context)
+        self._pack_plan = {}  # levels and configs changed: plan again
         core.set_configured({name: policy.json_format.MessageToDict(entry.properties)
                              for name, entry in request.policyConfig.items()})
         return response
@@ -89,6 +90,33 @@ def _run(servicer: Any, policy_: Any, args: Any, report: Any, response: Any) -> 
         response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy_.name, reason=error.reason or ""))
 
 
+def _plan(self: Any, resource_type: str) -> list[tuple[Any, Any, Any]]:
+    """(policy, level, config) of the resource policies that check `resource_type`, for the current config;
+    a policy without validation as (policy, None, None) (the SDK reports it as not applicable)."""
+    from pulumi_policy import policy
+
+    plans = self.__dict__.setdefault("_pack_plan", {})
+    if resource_type not in plans:
+        plan = []
+        configs = _private(self, "policy_pack_config")
+        for policy_ in _private(self, "policies"):
+            level = self._get_enforcement_level(policy_)
+            if level == policy.EnforcementLevel.DISABLED or not isinstance(policy_, policy.ResourceValidationPolicy):
+                continue
+            if not policy_.has_validation():
+                plan.append((policy_, None, None))
+                continue
+            types = getattr(policy_, "resource_types", ())
+            if types and resource_type not in types:
+                continue
+            if level == policy.EnforcementLevel.REMEDIATE:
+                level = policy.EnforcementLevel.MANDATORY
+            # the stored config itself, not the SDK's per-call copy: the rules cache what they derive from it
+            plan.append((policy_, level, configs.get(policy_.name) or None))
+        plans[resource_type] = plan
+    return plans[resource_type]
+
+
 def analyze(self: Any, request: Any, _context: Any) -> Any:
     from pulumi.runtime import proto
     from pulumi_policy import policy
@@ -96,26 +124,18 @@ def analyze(self: Any, request: Any, _context: Any) -> Any:
     self._configure_runtime_settings()
     response = proto.AnalyzeResponse()
     shared: tuple[Any, Any, Any] | None = None
-    for policy_ in _private(self, "policies"):
-        level = self._get_enforcement_level(policy_)
-        if level == policy.EnforcementLevel.DISABLED or not isinstance(policy_, policy.ResourceValidationPolicy):
-            continue
-        if not policy_.has_validation():
+    for policy_, level, config in _plan(self, request.type):
+        if level is None:
             response.not_applicable.append(proto.PolicyNotApplicable(
                 policy_name=policy_.name, reason="Policy does not implement validate"))
             continue
-        types = getattr(policy_, "resource_types", ())
-        if types and request.type not in types:
-            continue
-        if level == policy.EnforcementLevel.REMEDIATE:
-            level = policy.EnforcementLevel.MANDATORY
         if shared is None:
             shared = (_props(request.properties), self._get_resource_options(request),
                       self._get_provider_resource(request))
         props, opts, provider = shared
         report = self._create_report_violation(response, policy_.name, policy_.description, level, policy_.severity)
-        args = policy.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider,
-                                             self._get_policy_config(policy_.name), _private(self, "stack_tags"))
+        args = policy.ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider, config,
+                                             _private(self, "stack_tags"))
         _run(self, policy_, args, report, response)
     return response
 
@@ -136,7 +156,7 @@ def analyze_stack(self: Any, request: Any, _context: Any) -> Any:
         if resources is None:
             resources = _stack_resources(self, request)
         report = self._create_report_violation(response, policy_.name, policy_.description, level, policy_.severity)
-        args = policy.StackValidationArgs(resources, self._get_policy_config(policy_.name),
+        args = policy.StackValidationArgs(resources, _private(self, "policy_pack_config").get(policy_.name) or None,
                                           _private(self, "stack_tags"))
         _run(self, policy_, args, report, response)
     return response
