@@ -127,8 +127,8 @@ if release is not None:  # i.e. settings.pipeline.enabled
         job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)],
         release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
-    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: README "Who owns what"
-    # A new GitHub connection stays PENDING until its one-time console handshake (README).
+    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: docs/delivery.md
+    # A new GitHub connection stays PENDING until its one-time console handshake (docs/delivery.md).
     pulumi.export("github_connection_arn", pipeline.connection_arn)
     pulumi.export("github_connection_status", pipeline.connection_status)
 
