@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: preview test sync lint typecheck docs lock clean
 
 .tools/bin/uv:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade --target .tools uv==$(UV_VERSION)
 
 # Runs before every target: with nothing to do uv only compares .venv with uv.lock (milliseconds), so no
 # stamp file can go stale after a `pulumi install`, a branch switch or a lock change. --locked: a
@@ -33,12 +33,14 @@ typecheck: sync
 	$(BIN)/mypy components tools bootstrap benchmarks policies/rules
 
 test: lint typecheck
+	bash tools/install_test_servers.sh  # PostgreSQL + redis-server for tests/contract
 	$(BIN)/pytest -n 2
 
 docs: sync
 	$(BIN)/python -m tools.config_reference --write
 	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
+	$(BIN)/python -m tools.app_contract_reference --write
 
 # After changing dependencies in pyproject.toml: re-lock, install, and re-export policies/requirements.txt.
 lock: $(filter .tools/bin/uv,$(UV))

@@ -3,12 +3,15 @@
 import pulumi
 import pulumi_aws as aws
 
+from components import app_contract
 from components.app_settings import AppSettings, AppSettingsArgs
 from components.cache import Cache, CacheArgs
 from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
+from components.credential_rotation import CredentialRotation, CredentialRotationArgs
 from components.database import Database, DatabaseArgs
 from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.iam import permissions_boundary_arn
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.monitoring import (
@@ -40,16 +43,19 @@ settings = load_from_pulumi_config(stack)  # raises with every bad key before an
 
 provider = tagged_provider(settings, stack)
 on_provider = pulumi.InvokeOptions(provider=provider)
+account_id = aws.get_caller_identity(opts=on_provider).account_id
 ctx = StackContext(
     namer=Namer(settings.system, settings.environment),
     production_like=settings.production_like,
     log_retention_days=settings.log_retention_days,
     region=aws.get_region(opts=on_provider).region,
-    account_id=aws.get_caller_identity(opts=on_provider).account_id,
+    account_id=account_id,
+    permissions_boundary=permissions_boundary_arn(settings.permissions_boundary, settings.system, account_id),
 )
 platform = pulumi.ResourceOptions(providers=[provider])
 
-keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys), opts=platform)
+keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys, log_delivery=settings.network.flow_logs
+                             and settings.network.flow_logs_destination == "s3"), opts=platform)
 network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6),
                   opts=platform)
@@ -91,13 +97,20 @@ release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.ser
                                          follow=settings.service.pipeline_owns_deployments),
                   opts=platform) if settings.pipeline.enabled else None
 image_tag = release.image_tag if release else settings.service.image_tag
+# What the app is told besides the data tier's settings (docs/app-contract.md): hosts, proxy header, health path.
+app_environment = app_contract.environment(settings)
 web_service = WebService("web-service", WebServiceArgs(
     ctx=ctx, settings=settings.service, repository_url=registry.repository_url,
     repository_arn=registry.repository_arn, image_tag=image_tag, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
-    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets,
-    deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring)), opts=platform)
+    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets, environment=app_environment,
+    deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring),
+    image_released=release.released if release else True), opts=platform)
+# RDS rotates the master password on its own; running tasks read secrets only at start (docs/deploy-safety.md).
+CredentialRotation("credential-rotation", CredentialRotationArgs(
+    ctx=ctx, secret_arn=database.master_user_secret_arn, cluster_arn=web_service.cluster_arn,
+    service_name=web_service.service_name, alarm_topic_arn=alarm_topic.topic_arn), opts=platform)
 pulumi.export("repository_url", registry.repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
 pulumi.export("service_name", web_service.service_name)
@@ -109,7 +122,8 @@ jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
     ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
     repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
     subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
-    telemetry_key_arn=keys.telemetry_key_arn, environment=settings.service.environment, secrets=job_secrets,
+    telemetry_key_arn=keys.telemetry_key_arn, environment={**settings.service.environment, **app_environment},
+    secrets=job_secrets,
     user=settings.service.user, readonly_root_filesystem=settings.service.readonly_root_filesystem,
     alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
 pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])

@@ -107,12 +107,14 @@ class ScheduledTask(pulumi.ComponentResource):
              *args.secrets.execution_role_statements()],
             parent=self, description=f"ECS pulls the image and reads the secrets of job {job.name}",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
         # The app's own permissions (S3, SES, ...) are attached to this role by name; it starts empty.
         task_role = service_role(
             ctx.namer.name(component, "role", "task"), ctx.namer.name(component, "role", "task"),
             "ecs-tasks.amazonaws.com", [], parent=self, description=f"The Django code of job {job.name}",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.task_definition = aws.ecs.TaskDefinition(
@@ -154,6 +156,7 @@ class ScheduledTask(pulumi.ComponentResource):
             trust_conditions={
                 "StringEquals": {"aws:SourceAccount": ctx.account_id},
                 "ArnEquals": {"aws:SourceArn": ctx.arn("scheduler", f"schedule-group/{group_name}")}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.schedule = aws.scheduler.Schedule(

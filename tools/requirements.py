@@ -21,13 +21,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # file -> the `uv export` selection it holds
 EXPORTS = {
     "policies/requirements.txt": ["--only-group", "policy"],
+    "examples/django-app/requirements.txt": ["--only-group", "django-app"],
 }
 
-HEADER = (
-    "# Generated from uv.lock by `make lock` (python -m tools.requirements --write); do not edit.\n"
-    "# The policy pack's dependencies: the CLI pip-installs them into the venv of a published pack; for a local\n"
-    "# `--policy-pack policies`, into the python on PATH (the program's .venv already has them).\n"
-)
+HEADER = "# Generated from uv.lock by `make lock` (python -m tools.requirements --write); do not edit.\n"
+# What each exported group is for, after HEADER.
+PURPOSE = {
+    "policy": (
+        "# The policy pack's dependencies: the CLI pip-installs them into the venv of a published pack; for a local\n"
+        "# `--policy-pack policies`, into the python on PATH (the program's .venv already has them).\n"),
+    "django-app": (
+        "# The reference Django app's dependencies: its image pip-installs them (hash-checked), the same versions\n"
+        "# tests/contract runs it with.\n"),
+}
 
 
 def uv() -> str:
@@ -44,7 +50,7 @@ def render(selection: list[str]) -> str:
         [uv(), "export", "--frozen", "--no-header", "--no-emit-project", "--quiet", *selection],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
-    return HEADER + exported
+    return HEADER + PURPOSE[selection[-1]] + exported
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 # program -> rule -> logical names of the resources in violation ("(stack)" for a stack-level finding).
 EXPECTED: dict[str, dict[str, list[str]]] = {
     "aws-py-fargate": {
+        "iam-role-permissions-boundary": ["task-exec-role"],  # (advisory) no permissions_boundary
         # logical names without {system}-{env}- (the program relies on default autonaming)
         "naming-convention": ["app-lb", "app-svc", "app-task", "app-tg", "cluster", "task-exec-role", "web-secgrp"],
         "alb-http-redirects-to-https": ["web"],  # port-80 listener forwards to the target group
@@ -44,17 +45,20 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "s3-public-access-blocked": ["s3-website-bucket"],  # all four flags false: a public website (exempt it)
     },
     "aws-py-apigateway-lambda-serverless": {
+        "iam-role-permissions-boundary": ["lambdaRole"],
         "naming-convention": ["lambdaRole", "lambdaRolePolicy"],  # camelCase logical names
         "apigateway-access-logging": ["api-stage", "example-stage"],  # REST and HTTP API stages without logs
         # not expected: the function has no environment variables (nothing to encrypt or leak)
     },
     "aws-py-serverless-raw": {
+        "iam-role-permissions-boundary": ["mylambda-role"],
         "naming-convention": ["mylambda-policy", "mylambda-role"],
         "lambda-environment-cmk": ["mylambda"],  # COUNTER_TABLE set, no kms_key_arn
         "apigateway-access-logging": ["api-stage"],
         # not expected: COUNTER_TABLE is a table name, not a secret
     },
     "aws-py-stepfunctions": {
+        "iam-role-permissions-boundary": ["lambdaRole", "sfnRole"],
         "naming-convention": ["lambdaRole", "lambdaRolePolicy", "sfnRole", "sfnRolePolicy"],
         # not expected: the state machine role invokes Lambda functions, no `*` on `*`
     },
@@ -63,6 +67,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "secret-customer-managed-key": ["secret"],  # no kms_key_id: the aws/secretsmanager key
     },
     "aws-py-wordpress-fargate-rds": {
+        "iam-role-permissions-boundary": ["wp-example-fe-task-role"],
         "naming-convention": ["wp-example-be-rds", "wp-example-be-sng", "wp-example-fe-alb", "wp-example-fe-app-svc",
                               "wp-example-fe-app-task", "wp-example-fe-app-tg", "wp-example-fe-ecs",
                               "wp-example-fe-task-role", "wp-example-net-fe-sg", "wp-example-net-rds-sg"],
@@ -78,6 +83,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     # TypeScript with awsx components, hand-translated: ApplicationLoadBalancer and FargateService expanded as
     # @pulumi/awsx 2.22.0 expands them (source in the file), values as an update sees them
     "aws-ts-pulumi-miniflux": {
+        "iam-role-permissions-boundary": ["service-execution", "service-task"],  # awsx's roles
         # logical names; awsx names its children after the component: three `loadbalancer`, three `service`
         "naming-convention": ["cluster", "db", "dbsubnets", "loadbalancer", "loadbalancer", "loadbalancer", "service",
                               "service", "service", "service-execution", "service-sg", "service-task"],
@@ -94,6 +100,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "pack-settings": ["(stack)"],
     },
     "aws-py-wordpress-fargate-rds.update": {
+        "iam-role-permissions-boundary": ["wp-example-fe-task-role"],
         "naming-convention": ["wp-example-be-rds", "wp-example-be-sng", "wp-example-fe-alb", "wp-example-fe-app-svc",
                               "wp-example-fe-app-task", "wp-example-fe-app-tg", "wp-example-fe-ecs",
                               "wp-example-fe-task-role", "wp-example-net-fe-sg", "wp-example-net-rds-sg"],

@@ -425,6 +425,11 @@ CASES: dict[str, Case] = {
                                                                replicationGroupId="django-dev-cache-redis")], None),
     "cache serverless no key": Case("elasticache-encrypted", [res("aws:elasticache/serverlessCache:ServerlessCache",
                                                                   "s", engine="valkey")], "no kmsKeyId"),
+    "role with boundary": Case("iam-role-permissions-boundary", [res("aws:iam/role:Role", "r", name="r",
+        permissionsBoundary="arn:aws:iam::1:policy/b")], None),
+    "role without boundary": Case("iam-role-permissions-boundary", [res("aws:iam/role:Role", "r", name="r")],
+                                  "no permissions boundary",
+                                  {"iam-role-permissions-boundary": {"enforcementLevel": "mandatory"}}),
     "cache serverless key": Case("elasticache-encrypted", [res("aws:elasticache/serverlessCache:ServerlessCache",
                                                                "s", engine="valkey", kmsKeyId=KEY)], None),
     # pack-wide settings (the pack under test runs as stack "dev")
@@ -555,7 +560,9 @@ def test_rule(pack, case_id: str) -> None:
         assert mine == [], [d.message for d in mine]
     else:
         assert any(case.expect in d.message for d in mine), [d.message for d in found]
-        assert all(d.level == rules.rule(case.rule).level.value for d in mine)
+        configured = case.config.get(case.rule, {})
+        level = configured.get("enforcementLevel") if isinstance(configured, dict) else configured
+        assert all(d.level == (level or rules.rule(case.rule).level.value) for d in mine)
         assert all("Fix: " in d.message for d in mine)  # remediation guidance in every message
 
 
