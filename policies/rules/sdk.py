@@ -19,7 +19,6 @@ rules still work, with the defaults of `pack-settings` plus their own config, at
 from __future__ import annotations
 
 import asyncio
-import gc
 from importlib import metadata
 from inspect import isawaitable
 from typing import Any
@@ -27,10 +26,6 @@ from typing import Any
 from . import core
 
 SDK_VERSION = "1.21.0"
-# The server allocates many short-lived objects per call while a stack's resources stay alive: with CPython's
-# default thresholds (700, 10, 10) full collections rescan that heap over and over (about a third of an
-# AnalyzeStack over 2,000 resources, measured with cProfile).
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def install() -> bool:
@@ -53,7 +48,6 @@ def install() -> bool:
     servicer.Analyze = analyze
     servicer.AnalyzeStack = analyze_stack
     servicer._pack_hooks = True
-    gc.set_threshold(*GC_THRESHOLDS)
     return True
 
 
