@@ -73,7 +73,8 @@ ADMIN_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "jo
                   "AdministratorAccess-AWSElasticBeanstalk")
 # Services the platform's roles are passed to (ECS tasks, CodeBuild, CodePipeline, Scheduler, Flow Logs).
 PASSED_TO = ("ecs-tasks.amazonaws.com", "codebuild.amazonaws.com", "codepipeline.amazonaws.com",
-             "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com")
+             "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com",
+             "states.amazonaws.com", "events.amazonaws.com")  # the rotation restart (credential_rotation.py)
 
 
 @dataclass

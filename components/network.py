@@ -204,12 +204,12 @@ class Network(pulumi.ComponentResource):
         role = service_role(
             role_name, role_name, "vpc-flow-logs.amazonaws.com",
             # The documented permissions (flow-logs-iam-role) minus logs:CreateLogGroup (the group exists),
-            # scoped to that group; DescribeLogGroups lists groups, so it is granted on the account's groups.
+            # scoped to that group; DescribeLogGroups is a list action without resource-level permissions
+            # (parliament: RESOURCE_MISMATCH unless "*").
             [{"Sid": "WriteTheFlowLogGroup", "Effect": "Allow",
               "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
               "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")]},
-             {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
-              "Resource": ctx.arn("logs", "log-group:*")}],
+             {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"}],
             parent=self, description="VPC Flow Logs write the VPC's flow log group",
             # The trust VPC's guide documents (flow-logs-iam-role): this account's flow logs only.
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},

@@ -124,7 +124,9 @@ def test_rotation_rule_matches_the_rotation_of_exactly_the_master_secret(stack_g
     assert pattern.matches_event(rotation_event(secret))
     other = secret.replace("rds!db-", "rds!db-other-")
     assert not pattern.matches_event(rotation_event(other))  # another database's secret
-    django_key = stack_graph.one("aws:secretsmanager/secret:Secret", "*-django-secret-key-secret").outputs["arn"]
+    # Secrets Manager generates the Django key inside a CloudFormation stack (components/generated_secret.py)
+    django_key_stack = stack_graph.one("aws:cloudformation/stack:Stack", "*-app-django-key-cfn")
+    django_key = django_key_stack.outputs["outputs"]["SecretArn"]
     assert not pattern.matches_event(rotation_event(django_key))
     for not_done in ("RotationStarted", "RotationFailed", "RotationAbandoned"):
         assert not pattern.matches_event(rotation_event(secret, not_done))
