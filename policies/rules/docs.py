@@ -119,6 +119,9 @@ CI without Pulumi Cloud policy groups runs the same steps with `--policy-pack` a
 def _schema(rule) -> str:
     parts = []
     for key, schema in rule.config.items():
+        if "default" not in schema and str(schema.get("description", "")).startswith("Overrides pack-settings"):
+            parts.append(f"`{key}` (overrides pack-settings)")
+            continue
         default = json.dumps(schema.get("default")) if "default" in schema else "required"
         parts.append(f"`{key}` (default `{default}`)" if len(default) < 60 else f"`{key}`")
     parts.append("`exemptions`")
@@ -136,8 +139,8 @@ def render() -> str:
     for type_, spec in sorted(NAME_SPECS.items()):
         props = ", ".join(spec.props + ((spec.prefix_prop,) if spec.prefix_prop else ()))
         lines.append(f"| `{type_}` | {props} | {spec.max_length} | {', '.join(spec.kinds) or '-'} |")
-    lines += ["", "When no name property is set, Pulumi auto-names the resource from its logical name plus 8 "
-              "characters; that logical name is checked instead.", ""]
+    lines += ["", "When no name property is set, Pulumi auto-names the resource from its logical name and the "
+              "autonaming pattern (pulumi-aws: `${name}-${hex(7)}`); that logical name is checked instead.", ""]
     return "\n".join(lines)
 
 

@@ -480,7 +480,7 @@ RULES = [
         description="Names fit their AWS type's length and character limits (ALB/target group 32, replication "
                     "group 40, RDS identifier 63, IAM role 64, S3 bucket 3-63 DNS-compatible, log group 512, ...).",
         level=EnforcementLevel.MANDATORY,
-        remediation="shorten the name (the length counts Pulumi's 8-character auto-name suffix) and keep to the "
+        remediation="shorten the name (the length counts the autonaming pattern's random part) and keep to the "
                     "type's characters.",
         types=CHECKED_TYPES,
         check=_check_limits,
