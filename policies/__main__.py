@@ -1,7 +1,9 @@
 """CrossGuard pack: `pulumi preview --policy-pack policies`. Rules live in rules/ (see README.md)."""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
-from rules import PACK_NAME, policies
+from rules import PACK_NAME, policies, sdk
+
+sdk.install()  # pack-wide settings for every rule, and one conversion of each request (see rules/sdk.py)
 
 PolicyPack(
     name=PACK_NAME,

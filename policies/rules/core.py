@@ -18,6 +18,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,20 +158,70 @@ EXEMPTIONS_SCHEMA: dict[str, Any] = {
         "additionalProperties": False,
     },
 }
-ENVIRONMENT_SCHEMA: dict[str, Any] = {
-    "type": "string",
-    "description": "The stack's environment; empty derives it from the stack name.",
-    "default": "",
-    "pattern": "^([a-z0-9]+(-[a-z0-9]+)*)?$",
+# Pack-wide settings: one `pack-settings` entry in the policy config, read by every rule. A rule's own entry may
+# override a shared key (the override keys have no schema default, so only a value someone set overrides).
+DEFAULT_ALIASES = {"production": "prod", "prd": "prod", "live": "prod", "staging": "stg", "stage": "stg",
+                   "development": "dev"}
+SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
+    "system": {"type": "string", "default": "", "pattern": "^([a-z0-9]+)?$",
+               "description": "The system's name, the first name segment; empty accepts any one segment."},
+    "environment": {"type": "string", "default": "", "pattern": "^([a-z0-9]+(-[a-z0-9]+)*)?$",
+                    "description": "The stack's environment (aliases apply); empty derives it from the stack name."},
+    "environments": {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"}, "minItems": 1,
+                     "uniqueItems": True, "default": DEFAULT_ENVIRONMENTS,
+                     "description": "Environment names allowed in resource names and stack names."},
+    "environmentAliases": {"type": "object", "default": DEFAULT_ALIASES,
+                           "additionalProperties": {"type": "string", "pattern": "^[a-z0-9]+$"},
+                           "description": "Other spellings of an environment in stack names (replaces the default "
+                                          "map)."},
+    "productionEnvironments": {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"},
+                               "uniqueItems": True, "default": DEFAULT_PRODUCTION,
+                               "description": "Environments in which the production (resilience) rules apply."},
+    "autonamingPattern": {"type": "string", "default": "",
+                          "description": "The program's Pulumi autonaming pattern, e.g. ${project}-${stack}-${name}-"
+                                         "${hex(6)}; empty reads the stack's `pulumi:autonaming` config, else the "
+                                         "provider default ${name}-${hex(7)}."},
+    "uncheckedAtPreview": {"type": "boolean", "default": True,
+                           "description": "Report (advisory, once per resource) secret and exposure checks that an "
+                                          "unknown preview value kept from running."},
 }
-ENVIRONMENTS_SCHEMA: dict[str, Any] = {
-    "type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"}, "minItems": 1, "uniqueItems": True,
-    "description": "Environment names allowed in resource names and stack names.", "default": DEFAULT_ENVIRONMENTS,
-}
-PRODUCTION_SCHEMA: dict[str, Any] = {
-    "type": "array", "items": {"type": "string", "pattern": "^[a-z0-9]+$"}, "uniqueItems": True,
-    "description": "Environments treated as production.", "default": DEFAULT_PRODUCTION,
-}
+SHARED_KEYS = tuple(SETTINGS_SCHEMA)
+
+
+def override(key: str) -> dict[str, Any]:
+    """A rule's override of a pack-wide setting: the same schema without a default (unset inherits)."""
+    schema = {k: v for k, v in SETTINGS_SCHEMA[key].items() if k != "default"}
+    return {**schema, "description": f"Overrides pack-settings.{key} for this rule."}
+
+
+ENVIRONMENT_SCHEMA = override("environment")
+ENVIRONMENTS_SCHEMA = override("environments")
+PRODUCTION_SCHEMA = override("productionEnvironments")
+
+# What Configure sent, per policy (set by rules.sdk when the pack serves; empty in direct calls).
+_CONFIGURED: dict[str, dict[str, Any]] = {}
+_SETTINGS: dict[str, Any] = {}
+
+
+def set_configured(configs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Called on every Configure: each policy's config as sent (the CLI has applied the schema defaults)."""
+    global _CONFIGURED, _SETTINGS
+    _CONFIGURED = {str(k): dict(v) for k, v in configs.items()}
+    settings = {k: v["default"] for k, v in SETTINGS_SCHEMA.items()}
+    settings.update({k: v for k, v in _CONFIGURED.get("pack-settings", {}).items() if k in SETTINGS_SCHEMA})
+    _SETTINGS = settings
+
+
+def configured(policy: str) -> dict[str, Any]:
+    return _CONFIGURED.get(policy, {})
+
+
+def pack_settings() -> dict[str, Any]:
+    """The pack-wide settings: schema defaults, then the `pack-settings` policy's config (a copy)."""
+    return dict(_SETTINGS)
+
+
+set_configured({})
 
 
 def stack_name() -> str:
@@ -184,27 +236,67 @@ def stack_name() -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def environment(config: Mapping[str, Any]) -> str:
-    """The configured environment, else the stack name (or its token that is an allowed environment)."""
-    configured = config.get("environment")
-    if isinstance(configured, str) and configured:
-        return configured
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def resolve_environment(config: Mapping[str, Any]) -> tuple[str, bool]:
+    """(environment, recognized): the configured environment, else the stack name or its last `-`/`_`/`.` token
+    that is an allowed environment or an alias of one (`payments-production` -> prod)."""
+    aliases = config.get("environmentAliases")
+    aliases = aliases if isinstance(aliases, Mapping) else DEFAULT_ALIASES
+    allowed = _strings(config.get("environments")) or DEFAULT_ENVIRONMENTS
+    allowed = allowed + _strings(config.get("productionEnvironments"))
+
+    def canonical(token: str) -> str:
+        mapped = aliases.get(token, token)
+        return mapped if isinstance(mapped, str) else token
+
+    configured_env = config.get("environment")
+    if isinstance(configured_env, str) and configured_env:
+        env = canonical(configured_env)
+        return env, env in allowed
     stack = stack_name().lower()
-    allowed = [e for e in (config.get("environments") or DEFAULT_ENVIRONMENTS) if isinstance(e, str)]
-    allowed += [e for e in (config.get("productionEnvironments") or []) if isinstance(e, str)]
-    if stack in allowed:
-        return stack
-    tokens = re.split(r"[-_.]", stack)
-    for token in reversed(tokens):
-        if token in allowed:
-            return token
-    return stack
+    for token in [stack, *reversed(re.split(r"[-_.]", stack))]:
+        if canonical(token) in allowed:
+            return canonical(token), True
+    return stack, False
+
+
+def environment(config: Mapping[str, Any]) -> str:
+    return resolve_environment(config)[0]
 
 
 def is_production(config: Mapping[str, Any]) -> bool:
     production = config.get("productionEnvironments")
     production = production if isinstance(production, list) else DEFAULT_PRODUCTION
     return environment(config) in production
+
+
+class IdentityMemo:
+    """f(x) memoized on `x`'s identity; keeps `x` alive while cached (so its id cannot be reused)."""
+
+    def __init__(self, function: Callable[..., Any], size: int) -> None:
+        self.function = function
+        self.size = size
+        self._cache: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return self.function(value, *args, **kwargs)
+        key = id(value)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] is value:
+                self._cache.move_to_end(key)
+                return hit[1]
+        result = self.function(value)
+        with self._lock:
+            self._cache[key] = (value, result)
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return result
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -232,6 +324,14 @@ class Finding:
     message: str
     urn: str = ""  # stack policies: the resource in violation (empty: the checked resource)
     name: str = ""
+    unchecked: str = ""  # set instead of a violation: this property was not known (preview), so not checked
+
+
+@dataclass(frozen=True)
+class Unchecked:
+    """Yielded by a resource check instead of a message: `what` is not known yet, so it could not be checked."""
+
+    what: str
 
 
 @dataclass
@@ -254,7 +354,7 @@ class Context:
         return (r for r in self.resources if r.type in types)
 
 
-ResourceCheck = Callable[[Resource, Context], Iterator[str]]
+ResourceCheck = Callable[[Resource, Context], Iterator["str | Unchecked"]]
 StackCheck = Callable[[Context], Iterator[Finding]]
 
 
@@ -277,18 +377,28 @@ class Rule:
         return {**self.config, "exemptions": EXEMPTIONS_SCHEMA}
 
     def defaults(self) -> dict[str, Any]:
-        return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}
+        return {k: v["default"] for k, v in self.schema_properties.items() if "default" in v}  # fresh: callers edit
 
     def context(self, raw_config: Mapping[str, Any] | None, resources: list[Resource] | None = None) -> Context:
-        config = self.defaults()
+        """The rule's config: pack-wide settings, then the rule's defaults, then what was configured for it.
+
+        Built once per configuration: rules.sdk passes the same config object to every call until the next
+        Configure (checks only read it)."""
+        cached = self.__dict__.get("_context_cache")
+        if cached is not None and cached[0] is raw_config and cached[1] is _SETTINGS:
+            return Context(config=cached[2], resources=resources or [])
+        config = pack_settings()
+        config.update(self.defaults())
         config.update(plain(dict(raw_config or {})))
+        self.__dict__["_context_cache"] = (raw_config, _SETTINGS, config)
         return Context(config=config, resources=resources or [])
 
     def findings(self, resource: Resource, ctx: Context) -> list[Finding]:
         """Every finding of a resource rule on one resource, exemptions not applied."""
         if self.check is None or (self.types and resource.type not in self.types):
             return []
-        return [Finding(message, resource.urn, resource.name) for message in self.check(resource, ctx)]
+        return [Finding("", resource.urn, resource.name, unchecked=found.what) if isinstance(found, Unchecked)
+                else Finding(found, resource.urn, resource.name) for found in self.check(resource, ctx)]
 
     def stack_findings(self, ctx: Context) -> list[Finding]:
         return list(self.stack_check(ctx)) if self.stack_check else []
@@ -316,7 +426,9 @@ class Rule:
         schema = PolicyConfigSchema(self.schema_properties)
         if self.stack_check is not None:
             return StackValidationPolicy(self.id, self.description, self._validate_stack, self.level, schema)
-        return ResourceValidationPolicy(self.id, self.description, self._validate_resource, self.level, schema)
+        policy = ResourceValidationPolicy(self.id, self.description, self._validate_resource, self.level, schema)
+        policy.resource_types = frozenset(self.types)  # type: ignore[attr-defined]  # read by rules.sdk.analyze
+        return policy
 
     def _validate_resource(self, args: ResourceValidationArgs, report: ReportViolation) -> None:
         if self.types and args.resource_type not in self.types:
@@ -325,7 +437,10 @@ class Rule:
         ctx = self.context(args.get_config())
         for finding in self.findings(resource, ctx):
             reason = self.exemption(ctx, resource.urn, resource.name)
-            if reason is None:
+            if finding.unchecked:
+                if reason is None and ctx.config.get("uncheckedAtPreview", True):
+                    _record_unchecked(self.id, resource.urn, finding.unchecked)
+            elif reason is None:
                 report(self.message(finding.message), None)
             else:
                 _record(self.id, resource.urn, reason)
@@ -335,11 +450,17 @@ class Rule:
         names = {r.urn: r.name for r in ctx.resources}
         for finding in self.stack_findings(ctx):
             reason = self.exemption(ctx, finding.urn, names.get(finding.urn, "")) if finding.urn else None
-            if reason is None:
-                report(self.message(finding.message) if self.id != "exemptions-applied" else finding.message,
+            if finding.unchecked:
+                if reason is None and ctx.config.get("uncheckedAtPreview", True):
+                    _record_unchecked(self.id, finding.urn, finding.unchecked)
+            elif reason is None:
+                report(finding.message if self.id in PLAIN_MESSAGES else self.message(finding.message),
                        finding.urn or None)
             else:
                 _record(self.id, finding.urn, reason)
+
+
+PLAIN_MESSAGES = ("exemptions-applied", "unchecked-at-preview")  # reports about other rules: no "Fix:" of their own
 
 
 def _record(rule_id: str, urn: str, reason: str) -> None:
@@ -348,12 +469,35 @@ def _record(rule_id: str, urn: str, reason: str) -> None:
     record_exemption(rule_id, urn, reason)
 
 
-def _props(props: Any) -> dict[str, Any]:
+def _record_unchecked(rule_id: str, urn: str, what: str) -> None:
+    from . import record_unchecked
+
+    record_unchecked(rule_id, urn, what)
+
+
+def _plain_props(props: Any) -> dict[str, Any]:
     value = plain(props)
     return value if isinstance(value, dict) else {}
 
 
+# Every rule of a resource reads the same props object (rules.sdk shares one per request): unwrap it once.
+_props = IdentityMemo(_plain_props, 50_000)
+
+
+_last_stack: list[tuple[Any, list[Resource]]] = []  # (the SDK's resource list, ours), for the current AnalyzeStack
+
+
 def stack_resources(args: StackValidationArgs) -> list[Resource]:
+    """The stack's resources as checks see them. With rules.sdk every stack policy of one AnalyzeStack call gets
+    the same resource list, so ours is built once per call and shared (checks do not modify it)."""
+    if _last_stack and _last_stack[0][0] is args.resources:
+        return _last_stack[0][1]
+    resources = _build_stack_resources(args)
+    _last_stack[:] = [(args.resources, resources)]
+    return resources
+
+
+def _build_stack_resources(args: StackValidationArgs) -> list[Resource]:
     resources = []
     for r in args.resources:
         parent = getattr(r, "parent", None)
@@ -373,5 +517,5 @@ def references(resource: Resource, prop: str, target: Resource) -> bool:
     value = resource.get(prop)
     if not isinstance(value, str) or is_unknown(value):
         return False
-    ids = {target.get(k) for k in ("bucket", "id", "arn", "name")} - {MISSING, None}
+    ids = {v for v in (target.get(k) for k in ("bucket", "id", "arn", "name")) if isinstance(v, str)}
     return value in ids or value.removeprefix("arn:aws:s3:::") in ids

@@ -36,14 +36,15 @@ is installed by the CLI into its own `venv` with these pins, which are exported 
 `uv.lock` (`make lock`).
 
 `config.json` follows the CLI's shape: a level per rule, or an object with `enforcementLevel` and the rule's
-settings; `all` sets every level, `exemptions-applied` included, and a rule's own entry wins over `all`: with
-`"all": "mandatory"` also set `"exemptions-applied": "advisory"`, or every exempted finding blocks the
-update again. The CLI checks the file against each rule's schema and rejects a bad value with the rule and
-key named.
+settings. The pack-wide settings live in one entry, `pack-settings`, which every rule reads; a rule's own
+entry may override a shared key (`system`, `environment`, `environments`, `productionEnvironments`) for that
+rule only. `all` sets levels only, the three reports included (`pack-settings`, `unchecked-at-preview`,
+`exemptions-applied`): with `"all": "mandatory"` also set those three to `"advisory"`, or their notes block the
+update. The CLI checks the file against each rule's schema and rejects a bad value with the rule and key named.
 
 ```json
 {{
-  "naming-convention": {{"system": "django", "environments": ["dev", "stg", "prod"]}},
+  "pack-settings": {{"system": "django", "environmentAliases": {{"production": "prod", "qa": "stg"}}}},
   "log-group-retention": {{"enforcementLevel": "advisory", "minimumDays": 30}},
   "security-group-no-public-ingress": {{
     "exemptions": [{{"name": "bastion-*", "reason": "SSH bastion, ticket OPS-12"}}]
@@ -51,18 +52,32 @@ key named.
 }}
 ```
 
-- **Environment**: taken from the stack name (`prod`, `org/project/prod`, or a `-`/`_`-separated token of it
-  that is an allowed environment, e.g. `payments-prod`), unless the rule's `environment` is set. Rules in
-  the *resilience* concern apply only in `productionEnvironments` (default `prod`).
-- **System**: `naming-convention.system`; empty (the default) accepts any one leading segment.
+- **Environment**: `pack-settings.environment`, else the stack name (`prod`, `org/project/prod`) or its last
+  `-`/`_`/`.` token that is an allowed environment or an alias of one (`payments-production` -> `prod`).
+  Default aliases: production/prd/live -> prod, staging/stage -> stg, development -> dev
+  (`environmentAliases` replaces the map). Rules in the *resilience* concern apply only in
+  `productionEnvironments` (default `prod`). Nothing is silently off: `pack-settings` reports (advisory, once
+  per stack) when the environment cannot be recognized, and when the production rules are inactive on a stack
+  that has resources they would check.
+- **System**: `pack-settings.system`; empty (the default) takes the first name segment as the system, and
+  the messages say so.
 - **Exemptions**: every rule takes `exemptions: [{{"urn": glob, "name": glob, "reason": text}}]` (a `name`
   glob matches the logical name). An exempted finding is not reported by the rule; the advisory
   `exemptions-applied` policy lists it with its reason, so waivers stay visible in every preview.
-- **Auto-naming**: the engine analyzes the provider-checked inputs, in which pulumi-aws has already filled
-  an unset name with `{{logical name}}-{{7 hex}}`. Such a name is recognized and its logical name checked (no
-  kind required; the suffix counts against the length limit).
-- **Preview**: a value that is not known yet never raises and never makes a violation; the rule stays
-  silent for that property. Missing, null and wrongly typed values never raise either.
+- **Auto-naming**: the engine analyzes the provider-checked inputs, in which the provider has already filled
+  an unset name from the autonaming pattern: pulumi-aws's default `${{name}}-${{hex(7)}}`, or the stack's
+  [`pulumi:autonaming`](https://www.pulumi.com/docs/iac/concepts/resources/names/#autonaming-configuration)
+  config (global, per provider or per type; the pack reads it from the stack config the CLI passes), or
+  `pack-settings.autonamingPattern` (e.g. `${{project}}-${{stack}}-${{name}}-${{hex(6)}}`). Such a name is
+  recognized and checked without its random parts (`${{hex(n)}}`, `${{alphanum(n)}}`, `${{string(n)}}`, `${{num(n)}}`,
+  `${{uuid}}`); no kind is required of a logical name; the random parts count against the length limit.
+  A failing name's message says what the name should be; for a logical name, that renaming it replaces the
+  resource unless the new name carries an [alias](https://www.pulumi.com/docs/iac/concepts/options/aliases/)
+  to the old one.
+- **Preview**: a value that is not known yet never raises and never makes a violation. Where a secret or
+  exposure check could not run because of it, `unchecked-at-preview` says so once per resource (advisory;
+  `pack-settings.uncheckedAtPreview: false` turns it off); the update checks the known values. Missing, null
+  and wrongly typed values never raise.
 - **S3**: in pulumi-aws 7 a bucket's encryption and public access block are separate resources; the S3 rules
   are stack policies that join them to the bucket through the `bucket` input (property dependency, or the
   same bucket name). SSE-S3 (AES256) is accepted for an ALB access-log bucket (ELB log delivery cannot
@@ -70,12 +85,43 @@ key named.
   one whose bucket policy grants `logdelivery.elasticloadbalancing.amazonaws.com` or a regional ELB
   account.
 - **Type tokens**: elbv2 rules match both `aws:lb/...` and `aws:alb/...`.
+
+## Rolling it out to an organization
+
+Teams that did not write the pack fail its naming rule on every resource until they adopt the convention,
+and some of their stack names are not environment names. Roll it out in this order:
+
+1. **Try it on a team's stacks locally**: `pulumi preview --policy-pack policies` with a config that sets
+   `pack-settings.system` for that team. Read the `pack-settings` advisory first: it names stacks whose
+   environment is not recognized (fix with `pack-settings.environment` or an `environmentAliases` entry)
+   and stacks on which the production rules are off.
+2. **Publish once**: `pulumi policy publish <org>`. Each published version is immutable; later changes are new
+   versions enabled per group.
+3. **Advisory everywhere**: one policy group per team (created on Pulumi Cloud's Policies page; `pulumi policy
+   group ls` lists them), each with the team's stacks and a config of its own:
+   `pulumi policy enable <org>/{PACK_NAME} <version> --policy-group <team> --config <team>.json` with
+   `"all": "advisory"`. Nothing blocks; every preview lists the findings with what to change.
+4. **Fix or waive**: each finding's message says what the value should be. For names, prefer the
+   team's autonaming pattern (`pulumi:autonaming`, recognized by the pack) or logical renames with aliases
+   over physical renames; waive with `exemptions` (glob and reason; `exemptions-applied` keeps waivers
+   visible).
+5. **Mandatory per team**: when a team's previews are clean, enable the same version for its group with
+   `"all": "mandatory"` and the three reports (`pack-settings`, `unchecked-at-preview`, `exemptions-applied`)
+   kept `"advisory"`. Move one team at a time; a team that needs more time keeps its group advisory, and
+   single rules can stay advisory in its config (e.g. `"naming-convention": "advisory"`).
+6. **Upgrades**: publish the new version, enable it on one group in advisory, then as above.
+
+CI without Pulumi Cloud policy groups runs the same steps with `--policy-pack` and
+`--policy-pack-config <team>.json` in each team's pipeline.
 """
 
 
 def _schema(rule) -> str:
     parts = []
     for key, schema in rule.config.items():
+        if "default" not in schema and str(schema.get("description", "")).startswith("Overrides pack-settings"):
+            parts.append(f"`{key}` (overrides pack-settings)")
+            continue
         default = json.dumps(schema.get("default")) if "default" in schema else "required"
         parts.append(f"`{key}` (default `{default}`)" if len(default) < 60 else f"`{key}`")
     parts.append("`exemptions`")
@@ -93,8 +139,8 @@ def render() -> str:
     for type_, spec in sorted(NAME_SPECS.items()):
         props = ", ".join(spec.props + ((spec.prefix_prop,) if spec.prefix_prop else ()))
         lines.append(f"| `{type_}` | {props} | {spec.max_length} | {', '.join(spec.kinds) or '-'} |")
-    lines += ["", "When no name property is set, Pulumi auto-names the resource from its logical name plus 8 "
-              "characters; that logical name is checked instead.", ""]
+    lines += ["", "When no name property is set, Pulumi auto-names the resource from its logical name and the "
+              "autonaming pattern (pulumi-aws: `${name}-${hex(7)}`); that logical name is checked instead.", ""]
     return "\n".join(lines)
 
 

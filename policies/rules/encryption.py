@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from .core import (
     Finding,
     Resource,
     Rule,
+    Unchecked,
     has_value,
     is_unknown,
     items,
@@ -25,13 +25,13 @@ from .core import (
     text,
     truthy,
 )
+from .secrets import DEFAULT_ALLOWED_ENV_NAMES, SECRET_NAME_PATTERN, command_problems, environment_problems
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
              "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 BUCKET_POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 AWS_MANAGED_ALIASES = ("alias/aws/",)
-SECRET_NAME_PATTERN = r"(?i)(password|passwd|secret|token|api[-_ ]?key|private[-_ ]?key|access[-_ ]?key|credential)"
 # Regional ELB log-delivery accounts (older regions deliver through these instead of the service principal).
 ELB_ACCOUNTS = ("127311923021", "033677994240", "027434742980", "797873946194", "985666609251", "054676820928",
                 "156460612806", "652711504416", "009996457667", "897822967062", "582318560864", "600734575887",
@@ -89,6 +89,42 @@ def _elasticache(resource: Resource, ctx: Context) -> Iterator[str]:
         yield f"{resource.name!r} accepts unencrypted connections (transitEncryptionMode preferred, use required)."
 
 
+# Engines whose TLS switch is a parameter: a default parameter group (`default.{family}`) cannot be changed and
+# leaves it off. RDS for PostgreSQL 15 and later default rds.force_ssl to 1
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html#PostgreSQL.Concepts.General.SSL.Requiring);
+# MySQL/MariaDB require_secure_transport and Aurora's rds.force_ssl/require_secure_transport default to off
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html,
+# https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Security.html).
+TLS_PARAMETER_ENGINES = ("postgres", "mysql", "mariadb", "aurora", "aurora-mysql", "aurora-postgresql", "sqlserver")
+PG_FORCE_SSL_BY_DEFAULT = 15
+
+
+def _default_parameter_group(resource: Resource, ctx: Context) -> Iterator[str]:
+    engine = resource.get("engine")
+    if is_unknown(engine) or not isinstance(engine, str) or not engine.startswith(TLS_PARAMETER_ENGINES):
+        return
+    if has_value(resource.get("replicateSourceDb")):
+        return  # a read replica: its source's rules apply
+    cluster = resource.type == "aws:rds/cluster:Cluster"
+    if not cluster and engine.startswith("aurora"):
+        return  # an Aurora instance: TLS is the cluster parameter group's
+    prop = "dbClusterParameterGroupName" if cluster else "parameterGroupName"
+    group = resource.get(prop)
+    if is_unknown(group) or (isinstance(group, str) and group and not group.startswith("default.")):
+        return
+    version = resource.get("engineVersion")
+    if is_unknown(version):
+        return
+    major = re.match(r"(\d+)", text(version) or "")
+    # Without engineVersion RDS picks its default PostgreSQL version, 15 or later since 2023.
+    if engine == "postgres" and (major is None or int(major.group(1)) >= PG_FORCE_SSL_BY_DEFAULT):
+        return
+    which = f"the default parameter group {group}" if isinstance(group, str) and group else "no parameter group " \
+        "(the engine's default group)"
+    yield (f"{resource.name!r} ({engine}) uses {which}, which does not force TLS connections; give it a parameter "
+           f"group of its own that does ({prop}).")
+
+
 def _ecr(resource: Resource, ctx: Context) -> Iterator[str]:
     configs = items(resource.get("encryptionConfigurations"))
     if is_unknown(resource.get("encryptionConfigurations")) or any(is_unknown(c) for c in configs):
@@ -132,9 +168,12 @@ def _secret(resource: Resource, ctx: Context) -> Iterator[str]:
         yield f"secret {resource.name!r} uses the AWS-managed key aws/secretsmanager; set kmsKeyId."
 
 
-def _ssm(resource: Resource, ctx: Context) -> Iterator[str]:
+def _ssm(resource: Resource, ctx: Context) -> Iterator[str | Unchecked]:
     kind = resource.get("type")
-    if is_unknown(kind) or kind == "SecureString":
+    if kind == "SecureString":
+        return
+    if is_unknown(kind):
+        yield Unchecked("type")
         return
     pattern = str(ctx.config.get("secretPattern") or SECRET_NAME_PATTERN)
     for prop in ("name", "description"):
@@ -262,14 +301,10 @@ def _parameter_group_tls(resource: Resource, ctx: Context) -> Iterator[str]:
     yield f"parameter group {resource.name!r} ({family}) does not set {parameter}={values[0]} (TLS not forced)."
 
 
-CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
-DEFAULT_ALLOWED_ENV_NAMES = ["*_ARN", "*_ARNS", "*_NAME", "*_ID", "*_PATH", "*_FILE", "*_PARAMETER", "*_URL",
-                             "*_ENDPOINT", "*_HOST", "*_PORT", "*_REGION"]
-
-
-def _task_environment(resource: Resource, ctx: Context) -> Iterator[str]:
+def _task_secrets(resource: Resource, ctx: Context) -> Iterator[str | Unchecked]:
     raw = resource.get("containerDefinitions")
     if is_unknown(raw):
+        yield Unchecked("containerDefinitions")
         return
     containers = raw
     if isinstance(raw, str):
@@ -282,18 +317,14 @@ def _task_environment(resource: Resource, ctx: Context) -> Iterator[str]:
     for container in items(containers):
         if not isinstance(container, dict):
             continue
-        for variable in items(container.get("environment")):
-            name = variable.get("name") if isinstance(variable, dict) else None
-            if not isinstance(name, str) or is_unknown(name):
-                continue
-            if re.search(pattern, name) and not any(fnmatch.fnmatchcase(name.upper(), g.upper()) for g in allowed):
-                yield (f"container {container.get('name')!r} of {resource.name!r} has {name} in plain `environment`; "
-                       "move it to `secrets` (valueFrom a Secrets Manager secret or SecureString parameter).")
-                continue
-            value = variable.get("value")
-            if isinstance(value, str) and CREDENTIALS_IN_URL.search(value):  # e.g. DATABASE_URL=postgres://u:p@h
-                yield (f"container {container.get('name')!r} of {resource.name!r} has a password in the URL of "
-                       f"{name} in plain `environment`; pass the URL (or its password) through `secrets`.")
+        where = f"container {container.get('name')!r} of {resource.name!r}"
+        for problem in environment_problems(container.get("environment"), pattern, allowed):
+            yield (f"{where}: {problem} in plain `environment`; move it to `secrets` (valueFrom a Secrets Manager "
+                   "secret or SecureString parameter).")
+        for key in ("command", "entryPoint"):
+            for problem in command_problems(container.get(key)):
+                yield (f"{where}: `{key}` {problem}; read the secret from a variable injected through `secrets` "
+                       "instead.")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -323,8 +354,9 @@ def is_alb_log_bucket(bucket: Resource, ctx: Context) -> bool:
     log delivery (the service principal or a regional ELB account) write to it."""
     for lb in ctx.of_type(*lb_types("loadBalancer:LoadBalancer")):
         logs = lb.get("accessLogs")
-        if isinstance(logs, dict) and (bucket.urn in lb.property_dependencies.get("accessLogs", []) or logs.get(
-                "bucket") in {bucket.get("bucket"), bucket.get("id")} - {MISSING}):
+        names = {v for v in (bucket.get("bucket"), bucket.get("id")) if isinstance(v, str)}
+        if isinstance(logs, dict) and (bucket.urn in lb.property_dependencies.get("accessLogs", []) or (
+                isinstance(logs.get("bucket"), str) and logs["bucket"] in names)):
             return True
     for policy in ctx.of_type(*BUCKET_POLICY_TYPES):
         if not references(policy, "bucket", bucket):
@@ -360,7 +392,7 @@ def _s3_encryption(ctx: Context) -> Iterator[Finding]:
         if not defaults:
             yield Finding(f"bucket {name!r} has no BucketServerSideEncryptionConfiguration (aws:kms).", bucket.urn)
             continue
-        algorithms = {d.get("sseAlgorithm") for d in defaults}
+        algorithms = {a if isinstance(a, str) else str(a) for a in (d.get("sseAlgorithm") for d in defaults)}
         if any(is_unknown(a) for a in algorithms):
             continue
         if algorithms & {"aws:kms", "aws:kms:dsse"}:
@@ -440,10 +472,16 @@ RULES = [
          EnforcementLevel.MANDATORY, "set rds.force_ssl=1 (PostgreSQL) or require_secure_transport=1 (MySQL).",
          ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/clusterParameterGroup:ClusterParameterGroup"),
          _parameter_group_tls),
-    Rule("ecs-task-no-plaintext-secrets", "encryption", "ECS task definitions have no secret-looking names (nor "
-         "passwords in URLs) in container `environment`.", EnforcementLevel.MANDATORY,
+    Rule("rds-custom-parameter-group", "encryption", "RDS instances and Aurora clusters use a parameter group of "
+         "their own: the default groups do not force TLS (RDS for PostgreSQL 15+ excepted).",
+         EnforcementLevel.MANDATORY, "set parameterGroupName (instances) or dbClusterParameterGroupName (Aurora) to a "
+         "parameter group that forces TLS (see rds-parameter-group-forces-tls).",
+         ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"), _default_parameter_group),
+    Rule("ecs-task-no-plaintext-secrets", "encryption", "ECS task definitions pass no secret in plain text: no "
+         "secret-looking variable names, credential-shaped values or passwords in URLs in container `environment`, "
+         "no secret flags or assignments with literal values in `command`/`entryPoint`.", EnforcementLevel.MANDATORY,
          "pass secrets through the container's `secrets` (valueFrom Secrets Manager / SSM SecureString).",
-         ("aws:ecs/taskDefinition:TaskDefinition",), _task_environment,
+         ("aws:ecs/taskDefinition:TaskDefinition",), _task_secrets,
          config={"secretPattern": {"type": "string", "default": SECRET_NAME_PATTERN, "minLength": 1,
                                    "description": "Regex (Python) of variable names that look secret."},
                  "allowedNames": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_ALLOWED_ENV_NAMES,

@@ -13,6 +13,7 @@ from .core import (
     Finding,
     Resource,
     Rule,
+    Unchecked,
     get,
     is_unknown,
     items,
@@ -31,19 +32,24 @@ PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 
-def _rds_public(resource: Resource, ctx: Context) -> Iterator[str]:
-    if truthy(resource.get("publiclyAccessible")):
+def _rds_public(resource: Resource, ctx: Context) -> Iterator[str | Unchecked]:
+    public = truthy(resource.get("publiclyAccessible"))
+    if public is None:
+        yield Unchecked("publiclyAccessible")
+    elif public:
         yield f"{resource.name!r} is publicly accessible."
 
 
-def _public_ip(resource: Resource, ctx: Context) -> Iterator[str]:
+def _public_ip(resource: Resource, ctx: Context) -> Iterator[str | Unchecked]:
     paths = {
         "aws:ecs/service:Service": "networkConfiguration.assignPublicIp",
         "aws:cloudwatch/eventTarget:EventTarget": "ecsTarget.networkConfiguration.assignPublicIp",
         "aws:scheduler/schedule:Schedule": "target.ecsParameters.networkConfiguration.assignPublicIp",
     }
     path = paths[resource.type]
-    if truthy(resource.get(path)) or str(resource.get(path)).upper() == "ENABLED":
+    if is_unknown(resource.get(path)):
+        yield Unchecked(path)
+    elif truthy(resource.get(path)) or str(resource.get(path)).upper() == "ENABLED":
         yield f"{resource.name!r} gives its tasks a public IP ({path})."
 
 
@@ -100,11 +106,15 @@ def _security_groups(ctx: Context) -> Iterator[Finding]:
 
     def check(group_urn: str, rule: dict[str, Any] | Resource, where: str, cidr_keys: tuple[str, ...]) -> Iterator[
             Finding]:
+        where_urn = rule.urn if isinstance(rule, Resource) else group_urn
         opened = _open_ingress(rule, cidr_keys)
+        if opened is None:
+            yield Finding("", where_urn, unchecked="/".join(cidr_keys))
         if not opened:
             return
         ports = _ports(rule)
         if ports is None:
+            yield Finding("", where_urn, unchecked="fromPort/toPort/protocol")
             return
         from_port, to_port, protocol = ports
         if group_urn in lb_groups and _allowed(from_port, to_port, protocol, allowed):
@@ -135,13 +145,43 @@ def _public_access_block(ctx: Context) -> Iterator[Finding]:
         mine = [b for b in blocks if references(b, "bucket", bucket)]
         if not mine:
             if any(is_unknown(b.get("bucket")) for b in blocks):
+                yield Finding("", bucket.urn, unchecked="the bucket of a BucketPublicAccessBlock")
                 continue
             yield Finding(f"bucket {bucket.name!r} has no BucketPublicAccessBlock.", bucket.urn)
             continue
         flags = {flag: [truthy(b.get(flag)) for b in mine] for flag in PAB_FLAGS}
         off = [flag for flag, values in flags.items() if None not in values and not any(values)]
+        unknown = [flag for flag, values in flags.items() if None in values and not any(values)]
+        if unknown:
+            yield Finding("", bucket.urn, unchecked=", ".join(unknown))
         if off:
             yield Finding(f"bucket {bucket.name!r}: public access block leaves {', '.join(off)} off.", bucket.urn)
+
+
+def _nlb_listeners(ctx: Context) -> Iterator[Finding]:
+    """Network load balancers have no security group by default, so a listener is the internet exposure."""
+    allowed = [float(p) for p in ctx.config.get("allowedPorts") or [] if isinstance(p, int | float)]
+    public = []
+    for lb in ctx.of_type(*lb_types("loadBalancer:LoadBalancer")):
+        kind, internal = lb.get("loadBalancerType"), lb.get("internal")
+        if kind != "network":
+            continue
+        if is_unknown(internal):
+            yield Finding("", lb.urn, unchecked="internal")
+        elif truthy(internal) is False:
+            public.append(lb)
+    for listener in ctx.of_type(*lb_types("listener:Listener")):
+        owner = next((lb for lb in public if references(listener, "loadBalancerArn", lb)), None)
+        if owner is None:
+            continue
+        port = listener.get("port")
+        if is_unknown(port):
+            yield Finding("", listener.urn, unchecked="port")
+        elif number(port) not in allowed:
+            shown = f"{number(port):g}" if number(port) is not None else "no port"
+            yield Finding(f"listener {listener.name!r} of the internet-facing network load balancer {owner.name!r} "
+                          f"listens on {shown}; only {', '.join(f'{p:g}' for p in allowed)} may face the internet.",
+                          listener.urn)
 
 
 RULES = [
@@ -160,6 +200,12 @@ RULES = [
          config={"allowedPublicPorts": {"type": "array", "items": {"type": "integer", "minimum": 0,
                                                                     "maximum": 65535}, "default": [80, 443],
                                         "description": "Ports a load balancer's group may open to the internet."}}),
+    Rule("nlb-public-listener-ports", "exposure", "Internet-facing network load balancers listen only on the allowed "
+         "web ports (an NLB without security groups exposes every listener).", EnforcementLevel.MANDATORY,
+         "make the load balancer internal (internal: true), or move the service behind the allowed ports.",
+         stack_check=_nlb_listeners,
+         config={"allowedPorts": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 65535},
+                                  "default": [80, 443], "description": "Ports an internet-facing NLB may listen on."}}),
     Rule("s3-public-access-blocked", "exposure", "Every S3 bucket has a public access block with all four flags on.",
          EnforcementLevel.MANDATORY, "add aws.s3.BucketPublicAccessBlock for the bucket with blockPublicAcls, "
          "blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.", stack_check=_public_access_block),

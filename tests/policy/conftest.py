@@ -13,7 +13,7 @@ from tools.analyzer import Diagnostic, PolicyPackProcess, WireResource
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 sys.path.insert(0, str(PACK_DIR))  # `import rules` as the pack's __main__.py does
 
-BASE_CONFIG = {"naming-convention": {"system": "django"}}
+BASE_CONFIG = {"pack-settings": {"system": "django"}}
 
 
 class Pack:
@@ -24,8 +24,8 @@ class Pack:
 
     def configure(self, config: dict | None = None) -> None:
         merged = {**BASE_CONFIG, **(config or {})}
-        if "naming-convention" in (config or {}):
-            merged["naming-convention"] = {**BASE_CONFIG["naming-convention"], **config["naming-convention"]}
+        if isinstance((config or {}).get("pack-settings"), dict):
+            merged["pack-settings"] = {**BASE_CONFIG["pack-settings"], **config["pack-settings"]}
         self.process.configure(merged)
 
     def analyze(self, *resources: WireResource, config: dict | None = None) -> list[Diagnostic]:

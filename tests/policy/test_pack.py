@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import rules
 from rules import docs
 
 from tests.policy.conftest import PACK_DIR
-from tests.policy.test_rules import LB, bucket_stack, rds, res
+from tests.policy.test_rules import LB, bucket_stack, rds, res, sg_stack
 from tools.analyzer import UNKNOWN, PolicyConfigError, PolicyPackProcess
 
 
@@ -57,14 +58,19 @@ def test_exemption_by_name_glob_waives_the_finding_and_echoes_the_reason(pack) -
     assert "rds-not-public does not apply" in echoed[0].message and "migration window, OPS-7" in echoed[0].message
 
 
-def test_all_mandatory_needs_exemptions_applied_kept_advisory(pack) -> None:
-    """`all` sets exemptions-applied too (the README says so): a rule's own entry must keep it advisory."""
+REPORTS_ADVISORY = {"pack-settings": "advisory", "unchecked-at-preview": "advisory", "exemptions-applied": "advisory"}
+
+
+def test_all_mandatory_needs_the_reports_kept_advisory(pack) -> None:
+    """`all` sets the three reports too (the README says so): their own entries must keep them advisory."""
     exempt = {"rds-not-public": {"exemptions": [{"name": "django-dev-db-*", "reason": "OPS-7"}]}}
     public = rds(publiclyAccessible=True)
     trap = pack.preview([public], config={"all": "mandatory", **exempt})
-    assert [(d.policy, d.level) for d in trap if d.mandatory] == [("exemptions-applied", "mandatory")]
-    kept = pack.preview([public], config={"all": "mandatory", "exemptions-applied": "advisory", **exempt})
-    assert [d for d in kept if d.mandatory] == [] and [d.policy for d in kept] == ["exemptions-applied"]
+    assert [(d.policy, d.level) for d in trap if d.mandatory] == [("pack-settings", "mandatory"),
+                                                                  ("exemptions-applied", "mandatory")]
+    kept = pack.preview([public], config={"all": "mandatory", **REPORTS_ADVISORY, **exempt})
+    assert [d for d in kept if d.mandatory] == []
+    assert [d.policy for d in kept] == ["pack-settings", "exemptions-applied"]  # dev: production rules are off
 
 
 def test_exemption_by_urn_glob_on_a_stack_rule(pack) -> None:
@@ -92,7 +98,7 @@ UNKNOWN_CASES = [
 ]
 
 
-def test_unknown_values_are_silent_not_errors_or_advisories(pack) -> None:
+def test_unknown_values_are_silent_not_errors_or_violations(pack) -> None:
     found = pack.analyze(*UNKNOWN_CASES, config={"all": "mandatory"})
     assert found == [], [d.message for d in found]
     stack = bucket_stack()
@@ -101,12 +107,67 @@ def test_unknown_values_are_silent_not_errors_or_advisories(pack) -> None:
     assert [d for d in pack.analyze_stack(*stack) if d.policy.startswith("s3-")] == []
 
 
-def test_environment_is_derived_from_the_stack_name() -> None:
+def test_unknown_secret_and_exposure_values_get_one_advisory_per_resource(pack) -> None:
+    unknown_task = res("aws:ecs/taskDefinition:TaskDefinition", "t", None, family="django-dev-web-task",
+                       containerDefinitions=UNKNOWN)
+    unknown_db = rds(publiclyAccessible=UNKNOWN)
+    known = rds(identifier="django-dev-db2-rds")
+    found = [d for d in pack.preview([unknown_task, unknown_db, known]) if d.policy == "unchecked-at-preview"]
+    assert [(d.urn, d.level) for d in found] == sorted([(unknown_db.urn, "advisory"), (unknown_task.urn, "advisory")])
+    by_urn = {d.urn: d.message for d in found}
+    assert "(rds-not-public: publiclyAccessible)" in by_urn[unknown_db.urn]
+    assert "(ecs-task-no-plaintext-secrets: containerDefinitions)" in by_urn[unknown_task.urn]
+    stack = [*sg_stack(), *bucket_stack()]
+    stack[1].props["cidrIpv4"] = UNKNOWN
+    stack[-1].props["restrictPublicBuckets"] = UNKNOWN
+    found = [d for d in pack.analyze_stack(*stack) if d.policy == "unchecked-at-preview"]
+    assert [d.urn for d in found] == sorted([stack[1].urn, stack[3].urn])  # the rule, the bucket
+    off = pack.preview([unknown_task, unknown_db], config={"pack-settings": {"uncheckedAtPreview": False}})
+    assert [d for d in off if d.policy == "unchecked-at-preview"] == []
+
+
+@pytest.mark.parametrize(("stack", "production"), [
+    ("acme/django-platform/payments-prod", True), ("production", True), ("shop-prd", True), ("live", True),
+    ("payments-staging", False), ("stage", False), ("development", False)])
+def test_environment_is_derived_from_the_stack_name_and_its_aliases(stack: str, production: bool) -> None:
     alb = res(LB, "alb", None, name="django-prod-web-alb")
-    with PolicyPackProcess(PACK_DIR, stack="acme/django-platform/payments-prod") as process:
-        process.configure({"naming-convention": {"system": "django"}})
-        found = process.analyze(alb)
-    assert [d.policy for d in found] == ["alb-production-deletion-protection"]  # prod rules on, name matches prod
+    with PolicyPackProcess(PACK_DIR, stack=stack) as process:
+        process.configure({"pack-settings": {"system": "django"}})
+        found = process.preview([alb])
+    policies = sorted(d.policy for d in found)
+    if production:  # prod rules on, the name matches prod
+        assert policies == ["alb-production-deletion-protection"], [d.message for d in found]
+    else:  # not production: the name carries the wrong environment, and the advisory says prod rules are off
+        assert policies == ["naming-convention", "pack-settings"], [d.message for d in found]
+        assert "production rules are inactive" in next(d.message for d in found if d.policy == "pack-settings")
+
+
+def test_unrecognized_stack_name_is_reported_once_and_custom_aliases_apply() -> None:
+    alb = res(LB, "alb", None, name="django-qa-web-alb")
+    with PolicyPackProcess(PACK_DIR, stack="team-sandbox") as process:
+        process.configure({"pack-settings": {"system": "django"}})
+        found = process.preview([alb])
+        assert sorted(d.policy for d in found) == ["naming-convention", "pack-settings"]
+        report = next(d for d in found if d.policy == "pack-settings")
+        assert report.level == "advisory" and report.urn == ""  # one stack-level finding
+        assert "the environment of stack 'team-sandbox' could not be recognized" in report.message
+        process.configure({"pack-settings": {"system": "django", "environments": ["qa", "prod"],
+                                             "environmentAliases": {"sandbox": "qa"}}})
+        found = process.preview([alb])
+    assert [d.policy for d in found] == ["pack-settings"] and "'qa' is not one of productionEnvironments" in \
+        found[0].message
+
+
+def test_autonaming_pattern_comes_from_the_stack_config() -> None:
+    """`pulumi:autonaming` reaches the pack in PULUMI_CONFIG, as the CLI passes the stack config."""
+    pattern = json.dumps({"providers": {"aws": {"pattern": "${project}-${stack}-${name}-${hex(6)}"}}})
+    alb = res(LB, "web-alb", None, name="django-dev-web-alb-0a1b2c")
+    with PolicyPackProcess(PACK_DIR, stack="dev", project="django", stack_config={"pulumi:autonaming": pattern}) \
+            as process:
+        process.configure({"pack-settings": {"system": "django"}})
+        assert [d.policy for d in process.analyze(alb) if d.policy.startswith("naming")] == []
+        wrong = process.analyze(res(LB, "webAlb", None, name="django-dev-webAlb-0a1b2c"))
+    assert [d.policy for d in wrong if d.policy.startswith("naming")] == ["naming-convention"]
 
 
 def test_readme_is_generated_from_the_rules() -> None:

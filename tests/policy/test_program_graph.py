@@ -11,12 +11,9 @@ import pytest
 from tests.harness import Graph
 from tools.analyzer import Diagnostic, WireResource, wire_resource
 
-ENV_AWARE = ("naming-convention", "rds-production-resilience", "redis-production-failover",
-             "alb-production-deletion-protection")
-
 
 def stack_config(env: str) -> dict:
-    return {rule: {"environment": env} for rule in ENV_AWARE}
+    return {"pack-settings": {"environment": env}}
 
 
 def preview(pack, graph: Graph, env: str, mutate: Callable[[list[WireResource]], None] | None = None,
@@ -35,7 +32,9 @@ def preview(pack, graph: Graph, env: str, mutate: Callable[[list[WireResource]],
 def test_program_passes_with_no_violation(pack, dev: Graph, prod: Graph, env: str) -> None:
     found = preview(pack, {"dev": dev, "prod": prod}[env], env)
     assert [d for d in found if d.mandatory] == [], "\n".join(f"{d.policy} {d.urn}: {d.message}" for d in found)
-    assert found == []  # not even an advisory: nothing exempted, nothing undecidable
+    # not even an advisory (nothing exempted, nothing undecidable) but, in dev, that production rules are off
+    expected = [] if env == "prod" else ["production rules are inactive"]
+    assert [d.message.split("\n", 1)[1].removeprefix("[pack-settings] ")[:29] for d in found] == expected
 
 
 def first(resources: list[WireResource], type_: str) -> WireResource:
@@ -59,6 +58,13 @@ def task_env(resources: list[WireResource]) -> None:
     task = first(resources, "aws:ecs/taskDefinition:TaskDefinition")
     containers = json.loads(task.props["containerDefinitions"])
     containers[0].setdefault("environment", []).append({"name": "DATABASE_PASSWORD", "value": "hunter2"})
+    task.props["containerDefinitions"] = json.dumps(containers)
+
+
+def task_command(resources: list[WireResource]) -> None:
+    task = first(resources, "aws:ecs/taskDefinition:TaskDefinition")
+    containers = json.loads(task.props["containerDefinitions"])
+    containers[0]["command"] = ["python", "manage.py", "createsuperuser", "--password=hunter2"]
     task.props["containerDefinitions"] = json.dumps(containers)
 
 
@@ -93,6 +99,9 @@ MUTATIONS = {
     "weak tls": (https_listener, "alb-https-tls-policy"),
     "http forwards": (http_forward, "alb-http-redirects-to-https"),
     "secret in task env": (task_env, "ecs-task-no-plaintext-secrets"),
+    "secret in task command": (task_command, "ecs-task-no-plaintext-secrets"),
+    "rds default parameter group": (set_props("aws:rds/instance:Instance", parameterGroupName="default.postgres14",
+                                              engineVersion="14.12"), "rds-custom-parameter-group"),
     "log group unencrypted": (set_props("aws:cloudwatch/logGroup:LogGroup", kmsKeyId=None), "log-group-kms-encrypted"),
     "log group forever": (set_props("aws:cloudwatch/logGroup:LogGroup", retentionInDays=None), "log-group-retention"),
     "redis plaintext": (set_props("aws:elasticache/replicationGroup:ReplicationGroup",
