@@ -11,6 +11,7 @@ from components.database import Database, DatabaseArgs
 from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.media_storage import MediaStorage, MediaStorageArgs
 from components.monitoring import (
     AlarmTopic,
     AlarmTopicArgs,
@@ -22,17 +23,27 @@ from components.monitoring import (
     MonitoringArgs,
     PipelineTargets,
     ServiceTargets,
+    WorkerTargets,
     deployment_alarm_names,
     member_cluster_ids,
 )
 from components.naming import Namer
 from components.network import Network, NetworkArgs
-from components.provider import tagged_provider
+from components.provider import edge_provider, tagged_provider
 from components.registry import Registry, RegistryArgs
 from components.release import Release, ReleaseArgs
 from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import load_from_pulumi_config
+from components.static_site import StaticSite, StaticSiteArgs
 from components.web_service import WebService, WebServiceArgs, configured_secrets
+from components.workers import (
+    WorkerQueue,
+    WorkerQueueArgs,
+    WorkerService,
+    WorkerServiceArgs,
+    celery_environment,
+    producer_statements,
+)
 from components.workloads import ContainerSecrets, WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 stack = pulumi.get_stack()
@@ -75,6 +86,20 @@ pulumi.export("db_port", database.port)
 pulumi.export("redis_primary_endpoint", cache.primary_endpoint_address)
 pulumi.export("app_settings_path", app_settings.path)
 
+# --- static files, uploads and worker queues: what the web tasks and workers share (docs/static-media-workers.md)
+media = MediaStorage("media", MediaStorageArgs(ctx=ctx, settings=settings.media, key_arn=keys.data_key_arn),
+                     opts=platform) if settings.media.enabled else None
+worker_queues = [WorkerQueue(f"worker-{worker.name}-queue", WorkerQueueArgs(ctx=ctx, worker=worker,
+                                                                            key_arn=keys.data_key_arn), opts=platform)
+                 for worker in settings.workers]
+# What every Django container gets besides the data tier (same environment, same grants: web and workers).
+app_environment: dict[str, pulumi.Input[str]] = {**(media.environment if media else {}),
+                                                 **celery_environment(worker_queues)}
+app_statements = [*(media.access_statements() if media else []),
+                  *producer_statements(ctx, [q.queue_arn for q in worker_queues], keys.data_key_arn)]
+if media:
+    pulumi.export("media_bucket", media.bucket_name)
+
 # --- edge and web tier: certificate, registry, load balancer, web service -------------------------
 certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
 registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
@@ -85,6 +110,14 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     target_port=settings.service.port, target_security_group_id=workloads.web_id,
     log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
 pulumi.export("site_url", load_balancer.url)
+static_site = StaticSite("static-site", StaticSiteArgs(
+    ctx=ctx, settings=settings.static, hostname=settings.static.hostname_for(settings.dns.domain),
+    zone_id=certificate.zone_id, edge_provider=edge_provider(settings, stack),
+    key_deletion_window_days=settings.keys.deletion_window_days), opts=platform) if settings.static.cdn else None
+# Without the CDN the web tasks serve /static/ themselves (WhiteNoise).
+app_environment["DJANGO_STATIC_URL"] = static_site.url if static_site else "/static/"
+if static_site:
+    pulumi.export("static_url", static_site.url)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
 # The image tag the pipeline released last (an SSM parameter it writes); `pulumi up` deploys config changes with it.
 release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.service.image_tag,
@@ -97,6 +130,7 @@ web_service = WebService("web-service", WebServiceArgs(
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
     secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets,
+    environment=app_environment, task_role_statements=app_statements,
     deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring)), opts=platform)
 pulumi.export("repository_url", registry.repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
@@ -109,10 +143,23 @@ jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
     ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
     repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
     subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
-    telemetry_key_arn=keys.telemetry_key_arn, environment=settings.service.environment, secrets=job_secrets,
+    telemetry_key_arn=keys.telemetry_key_arn, environment={**settings.service.environment, **app_environment},
+    secrets=job_secrets, task_role_statements=app_statements,
     user=settings.service.user, readonly_root_filesystem=settings.service.readonly_root_filesystem,
     alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
 pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])
+workers = [WorkerService(f"worker-{worker.name}", WorkerServiceArgs(
+    ctx=ctx, worker=worker, queue=queue, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
+    repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
+    cluster_name=web_service.cluster_name, subnet_ids=network.private_subnet_ids,
+    security_group_id=workloads.batch_id, telemetry_key_arn=keys.telemetry_key_arn, data_key_arn=keys.data_key_arn,
+    environment={**settings.service.environment, **app_environment}, secrets=job_secrets,
+    task_role_statements=app_statements, user=settings.service.user,
+    readonly_root_filesystem=settings.service.readonly_root_filesystem), opts=platform)
+    for worker, queue in zip(settings.workers, worker_queues, strict=True)]
+if workers:
+    pulumi.export("worker_service_names", [w.service_name for w in workers])
+    pulumi.export("worker_queue_urls", {q.worker_name: q.queue_url for q in worker_queues})
 pipeline = None
 if release is not None:  # i.e. settings.pipeline.enabled
     pipeline = DeliveryPipeline("delivery-pipeline", DeliveryPipelineArgs(
@@ -125,7 +172,10 @@ if release is not None:  # i.e. settings.pipeline.enabled
         subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
         job_task_definition_families=[job.task_definition_family for job in jobs],
         job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)],
-        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
+        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn,
+        static_bucket_name=static_site.bucket_name if static_site else None,
+        static_publisher_statements=static_site.publisher_statements() if static_site else (),
+        static_image_root=settings.static.image_root), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
     pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: README "Who owns what"
     # A new GitHub connection stays PENDING until its one-time console handshake (README).
@@ -143,6 +193,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
     jobs=[JobTargets(job_settings.name, job.failure_rule_name, job.dead_letter_queue_name)
           for job_settings, job in zip(settings.jobs, jobs, strict=True)],
     pipeline=PipelineTargets(pipeline.pipeline_name) if pipeline else None,
+    workers=[WorkerTargets(q.worker_name, q.queue_name, q.dead_letter_queue_name) for q in worker_queues],
 ), opts=platform)
 pulumi.export("alarm_topic_arn", alarm_topic.topic_arn)
 pulumi.export("dashboard_name", monitoring.dashboard_name)

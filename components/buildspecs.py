@@ -3,7 +3,9 @@
 build:   docker build of the checked-out commit, tagged with the commit id, pushed to ECR, and
          `imagedefinitions.json` ([{"name": <container>, "imageUri": <repo>:<commit>}]) for the ECS
          deploy action. Tags are immutable, so re-running a commit that was already pushed skips the
-         build and reuses the image instead of failing on ImageTagAlreadyExistsException.
+         build and reuses the image instead of failing on ImageTagAlreadyExistsException. With a
+         static bucket (static.cdn), the collectstatic output inside that very image is published
+         to it before anything deploys (`_PUBLISH_STATIC`).
 migrate: registers a revision of the service's current task definition with the new image, runs it
          once on Fargate with the migrate command as a container override, in the private subnets with
          the batch security group and no public IP, waits for it to stop and fails the pipeline unless
@@ -60,8 +62,35 @@ def dump(spec: dict[str, Any]) -> str:
     return yaml.dump(spec, Dumper=_Dumper, sort_keys=False, width=1000)
 
 
+# Django's ManifestStaticFilesStorage names each file `name.<12 hex digits>.ext`: those never change, so they
+# are cached for a year; everything else (the unhashed copies, the manifest) for five minutes. The AWS
+# CLI's --exclude/--include take fnmatch patterns ("Use of Exclude and Include Filters", `aws s3`
+# reference). No --delete: tasks still on the previous image (a rollout, a rollback) keep their files.
+HASHED_STATIC_FILE = "*." + "[0-9a-f]" * 12 + ".*"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT_LIVED = "public, max-age=300"
+_PUBLISH_STATIC = f"""{STRICT}
+if [ -z "${{STATIC_BUCKET:-}}" ]; then
+  echo "static.cdn is off: the web tasks serve the static files"
+else
+  CONTAINER=$(docker create "$IMAGE_URI")
+  mkdir -p collected-static
+  docker cp "$CONTAINER:$STATIC_ROOT/." collected-static/
+  docker rm "$CONTAINER" >/dev/null
+  if [ -z "$(ls -A collected-static)" ]; then
+    echo "$STATIC_ROOT is empty in $IMAGE_URI: the Dockerfile must run collectstatic"; exit 1
+  fi
+  aws s3 sync collected-static/ "s3://$STATIC_BUCKET/static/" --exclude '{HASHED_STATIC_FILE}' \\
+    --cache-control '{SHORT_LIVED}'
+  aws s3 sync collected-static/ "s3://$STATIC_BUCKET/static/" --exclude '*' --include '{HASHED_STATIC_FILE}' \\
+    --cache-control '{IMMUTABLE}'
+  echo "Published the static files of $IMAGE_URI to s3://$STATIC_BUCKET/static/"
+fi"""
+
+
 def build_spec() -> str:
-    """Environment: REPOSITORY_URI, REPOSITORY_NAME, CONTAINER_NAME (project); COMMIT_ID (pipeline action)."""
+    """Environment: REPOSITORY_URI, REPOSITORY_NAME, CONTAINER_NAME, STATIC_BUCKET (empty: no CDN), STATIC_ROOT
+    (project); COMMIT_ID (pipeline action)."""
     return dump({
         "version": 0.2,
         "env": {"shell": "bash"},
@@ -83,6 +112,7 @@ else
 fi""",
                 'printf \'[{"name":"%s","imageUri":"%s"}]\' "$CONTAINER_NAME" "$IMAGE_URI" > imagedefinitions.json',
                 "cat imagedefinitions.json",
+                _PUBLISH_STATIC,
             ]},
         },
         "artifacts": {"files": ["imagedefinitions.json"]},

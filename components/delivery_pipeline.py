@@ -59,6 +59,10 @@ class DeliveryPipelineArgs:
     release_parameter_arn: pulumi.Input[str]  # Release.parameter_arn: the only parameter it may write
     job_task_definition_families: Sequence[pulumi.Input[str]] = field(default_factory=list)
     job_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    # static.cdn: the build copies collectstatic output out of the image it pushed to this bucket.
+    static_bucket_name: pulumi.Input[str] | None = None
+    static_publisher_statements: Sequence[dict[str, Any]] = ()  # StaticSite.publisher_statements()
+    static_image_root: str = "/app/staticfiles"
 
 
 class DeliveryPipeline(pulumi.ComponentResource):
@@ -97,7 +101,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
              {"Sid": "PushTheAppImage", "Effect": "Allow", "Resource": args.image_repository_arn,
               "Action": ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
                          "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
-                         "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]}],
+                         "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]},
+             *args.static_publisher_statements],
             parent=self, description="CodeBuild builds and pushes the Django image",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
         )
@@ -124,7 +129,8 @@ class DeliveryPipeline(pulumi.ComponentResource):
         self.build_project = self._project(
             build_name, args, build_role, privileged=True, buildspec=buildspecs.build_spec(), log_stream="build",
             variables={"REPOSITORY_URI": args.image_repository_url, "REPOSITORY_NAME": args.image_repository_name,
-                       "CONTAINER_NAME": args.container_name})
+                       "CONTAINER_NAME": args.container_name,
+                       "STATIC_BUCKET": args.static_bucket_name or "", "STATIC_ROOT": args.static_image_root})
         self.migrate_project = self._project(
             migrate_name, args, migrate_role, privileged=False, buildspec=buildspecs.migrate_spec(),
             log_stream="migrate",

@@ -180,7 +180,7 @@ def test_build_project_is_privileged_encrypted_and_logs_to_the_encrypted_group(p
                                                              "streamName": "build"}
     variables = {v["name"]: v["value"] for v in build_project["environment"]["environmentVariables"]}
     assert variables == {"REPOSITORY_URI": REPOSITORY_URL, "REPOSITORY_NAME": "django-prod-app-ecr",
-                         "CONTAINER_NAME": "django"}
+                         "CONTAINER_NAME": "django", "STATIC_BUCKET": "", "STATIC_ROOT": "/app/staticfiles"}
     assert build_project["source"] == {"type": "CODEPIPELINE", "buildspec": buildspecs.build_spec()}
 
 
@@ -453,7 +453,7 @@ def test_stacks_approve_only_in_prod(dev: Graph, prod: Graph):
 
 
 def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph):
-    service = stack_graph.one("aws:ecs/service:Service")
+    service = stack_graph.one("aws:ecs/service:Service", "*-web-svc")
     cluster = stack_graph.one("aws:ecs/cluster:Cluster")
     web_task = stack_graph.one("aws:ecs/taskDefinition:TaskDefinition", "*-web-task")
     (web_container,) = json.loads(web_task.inputs["containerDefinitions"])

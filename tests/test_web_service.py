@@ -148,7 +148,9 @@ def test_task_role_has_only_ecs_exec_permissions_when_exec_is_on(dev: Graph, pro
         dev.one("aws:kms/key:Key", "*-telemetry-kms").outputs["arn"]
     unscoped = {s["Sid"] for s in found.values() if s["Resource"] == "*"}
     assert unscoped == {"EcsExecSessionChannels", "EcsExecFindsItsLogGroup"}  # no resource-level permissions
-    assert not [p for p in prod.of_type(ROLE_POLICY) if p.name.endswith("-web-task-role")]  # nothing at all
+    # prod (no ECS Exec): only the app's own grants (media and worker queues, tests/test_workers_and_media.py)
+    prod_sids = {s["Sid"] for s in role_statements(prod, "task")}
+    assert prod_sids and not {sid for sid in prod_sids if sid.startswith("EcsExec")}
 
 
 def test_ecs_exec_session_logs_are_encrypted(dev: Graph, prod: Graph):
@@ -156,13 +158,13 @@ def test_ecs_exec_session_logs_are_encrypted(dev: Graph, prod: Graph):
     assert config["kmsKeyId"] == dev.one("aws:kms/key:Key", "*-telemetry-kms").outputs["arn"]
     assert config["logConfiguration"] == {"cloudWatchEncryptionEnabled": True,
                                           "cloudWatchLogGroupName": "/django/dev/ecs/exec"}
-    assert dev.one(SERVICE).inputs["enableExecuteCommand"] is True
-    assert prod.one(SERVICE).inputs["enableExecuteCommand"] is False
+    assert dev.one(SERVICE, "*-web-svc").inputs["enableExecuteCommand"] is True
+    assert prod.one(SERVICE, "*-web-svc").inputs["enableExecuteCommand"] is False
     assert "configuration" not in prod.one(CLUSTER).inputs
 
 
 def test_service_runs_in_private_subnets_without_public_ip_behind_the_alb(stack_graph: Graph):
-    service = stack_graph.one(SERVICE)
+    service = stack_graph.one(SERVICE, "*-web-svc")
     private = [s.outputs["id"] for s in stack_graph.of_type("aws:ec2/subnet:Subnet")
                if s.inputs["tags"]["tier"] == "private"]
     network = service.inputs["networkConfiguration"]
@@ -179,7 +181,7 @@ def test_service_runs_in_private_subnets_without_public_ip_behind_the_alb(stack_
 
 
 def test_service_deploys_safely_by_default(stack_graph: Graph):
-    service = stack_graph.one(SERVICE)
+    service = stack_graph.one(SERVICE, "*-web-svc")
     assert service.inputs["healthCheckGracePeriodSeconds"] == 120
     assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == \
@@ -198,14 +200,15 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
 
 
 def test_fargate_spot_in_dev_and_on_demand_in_prod(dev: Graph, prod: Graph):
-    assert dev.one(SERVICE).inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE_SPOT",
-                                                                     "weight": 1}]
-    assert prod.one(SERVICE).inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    assert dev.one(SERVICE, "*-web-svc").inputs["capacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert prod.one(SERVICE, "*-web-svc").inputs["capacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE", "weight": 1}]
 
 
 def test_autoscaling_tracks_cpu_memory_and_requests_per_target(stack_graph: Graph):
-    target = stack_graph.one(SCALING_TARGET)
-    service = stack_graph.one(SERVICE)
+    target = stack_graph.one(SCALING_TARGET, "*-web-scaling")
+    service = stack_graph.one(SERVICE, "*-web-svc")
     assert target.inputs["resourceId"] == f"service/{stack_graph.one(CLUSTER).outputs['name']}/" \
                                           f"{service.outputs['name']}"
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) in ((1, 2), (2, 10))
@@ -221,7 +224,7 @@ def test_autoscaling_tracks_cpu_memory_and_requests_per_target(stack_graph: Grap
 
 
 def test_service_options_follow_settings(options: Graph):
-    service, definition = options.one(SERVICE), container(options)
+    service, definition = options.one(SERVICE, "*-web-svc"), container(options)
     assert service.ignore_changes == ["desiredCount"]
     assert service.inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     assert service.inputs["enableExecuteCommand"] is False
@@ -235,12 +238,14 @@ def test_service_options_follow_settings(options: Graph):
     tg = options.one("aws:lb/targetGroup:TargetGroup")
     # port is create-only: the replacement is created first, so its name must differ from the old one's
     assert (tg.inputs["port"], tg.inputs["name"], tg.name) == (8080, "django-dev-web-8080-tg", "django-dev-web-tg")
-    assert {e["name"]: e["value"] for e in definition["environment"]} == {
+    environment = {e["name"]: e["value"] for e in definition["environment"]}
+    assert {k: environment.pop(k) for k in ("DJANGO_SETTINGS_MODULE", "FEATURE_X")} == {
         "DJANGO_SETTINGS_MODULE": "config.settings.prod", "FEATURE_X": "on"}
-    target = options.one(SCALING_TARGET)
+    assert not [k for k in environment if not k.startswith(("DJANGO_", "MEDIA_", "CELERY_"))]  # the platform's
+    target = options.one(SCALING_TARGET, "*-web-scaling")
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6)
     targets = sorted(p.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"]
-                     for p in options.of_type(SCALING_POLICY))
+                     for p in options.of_type(SCALING_POLICY) if p.parent == target.urn)
     assert targets == [50, 80, 250]
 
 
@@ -295,6 +300,6 @@ def _isolated_service(alarm_names: tuple[str, ...]) -> Graph:
 
 def test_deployment_alarms_roll_back_a_deployment_when_given():
     with_alarms = _isolated_service(("django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"))
-    assert with_alarms.one(SERVICE).inputs["alarms"] == {
+    assert with_alarms.one(SERVICE, "*-web-svc").inputs["alarms"] == {
         "alarmNames": ["django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"], "enable": True, "rollback": True}
-    assert "alarms" not in _isolated_service(()).one(SERVICE).inputs
+    assert "alarms" not in _isolated_service(()).one(SERVICE, "*-web-svc").inputs
