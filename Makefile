@@ -2,33 +2,51 @@
 #   make preview [STACK=prod]   offline preview of a stack (no Pulumi CLI, no AWS credentials)
 #   make test                   lint, type check and the whole test suite
 PYTHON ?= python3
-VENV := .venv
-BIN := $(VENV)/bin
 STACK ?= dev
+BIN := .venv/bin
 
-.PHONY: preview test lint typecheck docs clean
+# uv installs .venv from uv.lock. A uv of this release on PATH is used as is; otherwise make installs it
+# from PyPI into .tools/ (pyproject.toml's required-version and uv.lock pin the same release; a test checks).
+UV_VERSION := 0.13.8
+UV ?= $(if $(filter $(UV_VERSION),$(word 2,$(shell uv --version 2>/dev/null))),uv,.tools/bin/uv)
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
+.PHONY: preview test sync lint typecheck docs lock clean
 
-preview: $(BIN)/.installed
+.tools/bin/uv:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
+
+# Runs before every target: with nothing to do uv only compares .venv with uv.lock (milliseconds), so no
+# stamp file can go stale after a `pulumi install`, a branch switch or a lock change. --locked: a
+# pyproject.toml change without `make lock` fails here instead of silently re-resolving.
+sync: $(filter .tools/bin/uv,$(UV))
+	$(UV) sync --locked --quiet
+
+preview: sync
 	$(BIN)/python -m tools.preview --stack $(STACK) $(ARGS)
 
-lint: $(BIN)/.installed
+lint: sync
 	$(BIN)/ruff check .
 
-typecheck: $(BIN)/.installed
+typecheck: sync
 	$(BIN)/mypy components tools bootstrap benchmarks policies/rules
 
 test: lint typecheck
+	bash tools/install_test_servers.sh  # PostgreSQL + redis-server for tests/contract
 	$(BIN)/pytest -n 2
 
-docs: $(BIN)/.installed
+docs: sync
 	$(BIN)/python -m tools.config_reference --write
 	$(BIN)/python -m tools.diagram --write
 	$(BIN)/python -m tools.alarms_reference --write
+	$(BIN)/python -m tools.app_contract_reference --write
+
+# After changing dependencies in pyproject.toml: re-lock, install, and re-export policies/requirements.txt.
+lock: $(filter .tools/bin/uv,$(UV))
+	$(UV) lock
+	$(UV) sync --locked --quiet
+	$(BIN)/python -m tools.requirements --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from components import app_contract
 from components.app_settings import AppSettings, AppSettingsArgs
 from components.cache import Cache, CacheArgs
 from components.certificate import Certificate, CertificateArgs
@@ -92,9 +93,9 @@ media = MediaStorage("media", MediaStorageArgs(ctx=ctx, settings=settings.media,
 worker_queues = [WorkerQueue(f"worker-{worker.name}-queue", WorkerQueueArgs(ctx=ctx, worker=worker,
                                                                             key_arn=keys.data_key_arn), opts=platform)
                  for worker in settings.workers]
-# What every Django container gets besides the data tier (same environment, same grants: web and workers).
-app_environment: dict[str, pulumi.Input[str]] = {**(media.environment if media else {}),
-                                                 **celery_environment(worker_queues)}
+# Their part of the app contract (docs/app-contract.md), and the grants every Django container gets with it.
+storage_environment: dict[str, pulumi.Input[str]] = {**(media.environment if media else {}),
+                                                     **celery_environment(worker_queues)}
 app_statements = [*(media.access_statements() if media else []),
                   *producer_statements(ctx, [q.queue_arn for q in worker_queues], keys.data_key_arn)]
 if media:
@@ -114,8 +115,6 @@ static_site = StaticSite("static-site", StaticSiteArgs(
     ctx=ctx, settings=settings.static, hostname=settings.static.hostname_for(settings.dns.domain),
     zone_id=certificate.zone_id, edge_provider=edge_provider(settings, stack),
     key_deletion_window_days=settings.keys.deletion_window_days), opts=platform) if settings.static.cdn else None
-# Without the CDN the web tasks serve /static/ themselves (WhiteNoise).
-app_environment["DJANGO_STATIC_URL"] = static_site.url if static_site else "/static/"
 if static_site:
     pulumi.export("static_url", static_site.url)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
@@ -124,6 +123,9 @@ release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.ser
                                          follow=settings.service.pipeline_owns_deployments),
                   opts=platform) if settings.pipeline.enabled else None
 image_tag = release.image_tag if release else settings.service.image_tag
+# What the app is told besides the data tier's settings (docs/app-contract.md): hosts, proxy header, health path,
+# static URL, media bucket and worker queues.
+app_environment = {**app_contract.environment(settings), **storage_environment}
 web_service = WebService("web-service", WebServiceArgs(
     ctx=ctx, settings=settings.service, repository_url=registry.repository_url,
     repository_arn=registry.repository_arn, image_tag=image_tag, subnet_ids=network.private_subnet_ids,
@@ -177,8 +179,8 @@ if release is not None:  # i.e. settings.pipeline.enabled
         static_publisher_statements=static_site.publisher_statements() if static_site else (),
         static_image_root=settings.static.image_root), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
-    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: README "Who owns what"
-    # A new GitHub connection stays PENDING until its one-time console handshake (README).
+    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: docs/delivery.md
+    # A new GitHub connection stays PENDING until its one-time console handshake (docs/delivery.md).
     pulumi.export("github_connection_arn", pipeline.connection_arn)
     pulumi.export("github_connection_status", pipeline.connection_status)
 

@@ -1,4 +1,4 @@
-"""Bootstrap, once per AWS account: state bucket, KMS keys, GitHub Actions OIDC roles (README "Shipping it")."""
+"""Bootstrap, once per AWS account: state bucket, KMS keys, GitHub Actions OIDC roles (docs/ci-and-bootstrap.md)."""
 
 import pulumi
 import pulumi_aws as aws
@@ -33,7 +33,7 @@ pulumi.export("secrets_provider", backend.secrets_provider)
 pulumi.export("oidc_provider_arn", roles.oidc_provider_arn)
 pulumi.export("preview_role_arn", roles.preview_role_arn)
 pulumi.export("deploy_role_arn", roles.deploy_role_arn)
-# `pulumi stack output github_variables`: the repository variables the workflows read (README "Shipping it").
+# `pulumi stack output github_variables`: the repository variables the workflows read (docs/ci-and-bootstrap.md).
 pulumi.export("github_variables", {
     "AWS_REGION": region,
     "AWS_PREVIEW_ROLE_ARN": roles.preview_role_arn,

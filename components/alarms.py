@@ -2,7 +2,7 @@
 
 `components/monitoring.py` turns each entry into `aws.cloudwatch.MetricAlarm`s, `components/settings.py`
 checks `monitoring.thresholds` / `monitoring.evaluation_periods` / `monitoring.disabled_alarms` against
-it, and `tools/alarms_reference.py` renders the README's alarms table from it, so the three cannot drift.
+it, and `tools/alarms_reference.py` renders docs/monitoring.md's alarms table from it, so the three cannot drift.
 This module is pure data (no Pulumi import) so that settings can use it.
 
 Metric names, statistics and dimensions follow the AWS references: AWS/ApplicationELB ("CloudWatch
@@ -59,7 +59,7 @@ class Metric:
 class AlarmSpec:
     key: str  # config key in monitoring.thresholds etc. and the alarm name's purpose
     tier: str  # one of TIERS
-    summary: str  # what ALARM means, for the description, notifications and the README
+    summary: str  # what ALARM means, for the description, notifications and docs/monitoring.md
     metrics: tuple[Metric, ...]
     comparison: str  # a key of COMPARISONS
     threshold: Env  # in `unit`

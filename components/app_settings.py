@@ -18,17 +18,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components import app_contract
 from components.cache import Cache
 from components.context import StackContext
 from components.database import Database
 from components.generated_secret import generated_secret
 from components.workloads import ContainerSecret, ContainerSecrets
 
-# Variables the data tier sets in every Django container; service.environment / service.secrets must
-# not reuse them.
-CONNECTION_SETTINGS = ("DATABASE_ENGINE", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME",
-                       "REDIS_HOST", "REDIS_PORT", "REDIS_TLS")
-CREDENTIALS = ("DATABASE_USER", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN", "DJANGO_SECRET_KEY")
+# Variables the data tier sets in every Django container (components/app_contract.py declares them all).
+CONNECTION_SETTINGS = app_contract.names(app_contract.PARAMETER)
+CREDENTIALS = app_contract.names(app_contract.SECRET)
 RESERVED_ENV_NAMES = CONNECTION_SETTINGS + CREDENTIALS
 
 
@@ -53,12 +52,15 @@ class AppSettings(pulumi.ComponentResource):
             "DATABASE_HOST": db.address,
             "DATABASE_PORT": pulumi.Output.from_input(db.port).apply(str),
             "DATABASE_NAME": db.db_name,
+            "DATABASE_TLS": "true",  # the parameter group refuses unencrypted connections (database.py)
             "REDIS_HOST": cache.primary_endpoint_address,
             "REDIS_PORT": str(cache.port),
             "REDIS_TLS": "true",  # in-transit encryption is always on: clients must use rediss://
         }
         self.parameter_names: dict[str, str] = {}
         entries: list[ContainerSecret] = []
+        if set(values) != set(CONNECTION_SETTINGS):
+            raise ValueError(f"app settings: the contract's parameters are {CONNECTION_SETTINGS}, set {sorted(values)}")
         for variable in CONNECTION_SETTINGS:
             parameter_name = ctx.namer.path("app", variable)
             parameter = aws.ssm.Parameter(

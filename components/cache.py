@@ -101,7 +101,7 @@ class Cache(pulumi.ComponentResource):
             tags={"Name": self.replication_group_id},
             # The token is the one stored in the secret version (generated once, kept by ignore_changes);
             # ignore_changes here too, so a deliberate rotation outside Pulumi is not undone. Rotate
-            # deliberately: see README "Data tier and secrets".
+            # deliberately: see docs/data.md.
             opts=ctx.stateful(pulumi.ResourceOptions(parent=self, ignore_changes=["authToken"])),
         )
 

@@ -14,7 +14,7 @@ jobs' task definitions, so `pulumi up` deploys configuration changes with this i
 back what this pipeline deployed.
 
 A new CodeConnections connection starts PENDING: someone with access to the GitHub organization
-completes the handshake once in the console (README "Batch jobs and delivery pipeline"); until
+completes the handshake once in the console (docs/delivery.md, "One-time GitHub handshake"); until
 then the Source stage fails. `connection_status` is exported for that reason.
 """
 

@@ -1,6 +1,6 @@
 """Release: the image tag the delivery pipeline released last, as an SSM parameter `pulumi up` reads.
 
-The handoff between the pipeline and `pulumi up` (README "Who owns what after the first `pulumi up`"):
+The handoff between the pipeline and `pulumi up` (docs/delivery.md, "Who owns what after the first `pulumi up`"):
 - `/{system}/{env}/release/image-tag` (String, not a secret) is created with `service.image_tag` and
   `ignore_changes` on its value: after creation only the pipeline writes it, from its migrate step,
   once the migration of a new image succeeded.

@@ -3,7 +3,7 @@
 Every key is declared once, as a field of a section dataclass below, with its default (one value, or
 `PerEnv(dev=..., prod=...)`), a one-line doc and its check. `load()` reads the whole config, checks
 every key and every cross-key rule, and raises one `SettingsError` listing every problem before the
-program creates any resource. The README's config reference is generated from these declarations
+program creates any resource. docs/configuration.md is generated from these declarations
 (`python -m tools.config_reference`), so the docs cannot drift from the code.
 
 Keys live under the project namespace, grouped by section: `django-platform:network` holds
@@ -213,7 +213,7 @@ class LoadBalancerSettings:
                               one_of(*TLS13_POLICIES))
     deletion_protection: bool = setting(PerEnv(False, True), "ALB deletion protection.")
     idle_timeout: int = setting(60, "Seconds an idle connection stays open.", between(1, 4000))
-    access_logs: bool = setting(True, "Write ALB access logs to an S3 bucket (SSE-S3: see README).")
+    access_logs: bool = setting(True, "Write ALB access logs to an S3 bucket (SSE-S3: see docs/web.md).")
     access_log_days: int = setting(PerEnv(30, 365), "Days to keep ALB access logs.", between(1, 3650))
     health_check_path: str = setting("/healthz/", "Target group health check path.",
                                      matches(r"/[\x21-\x7e]{0,1023}", "a path starting with /"))
@@ -545,10 +545,10 @@ class MonitoringSettings:
                                       "webhook URLs often carry a token).", each(is_https_url), secret=True,
                                   placeholder="https://offline-placeholder-secret-{n}.invalid/webhook")
     thresholds: dict[str, str] = setting({}, "Per-alarm threshold overrides, alarm key -> number in the unit of "
-                                             "the README alarms table; defaults per environment there.")
+                                             "the alarms table in docs/monitoring.md; defaults per environment there.")
     evaluation_periods: dict[str, str] = setting({}, "Per-alarm overrides of the periods that must all breach, "
                                                      "alarm key -> integer (periods x period at most one day).")
-    disabled_alarms: list[str] = setting([], "Alarm keys not to create (README alarms table).",
+    disabled_alarms: list[str] = setting([], "Alarm keys not to create (alarms table in docs/monitoring.md).",
                                          each(one_of(*alarm_catalog.BY_KEY)))
 
     def threshold(self, spec: alarm_catalog.AlarmSpec, production_like: bool) -> float:
@@ -637,6 +637,11 @@ class StackSettings:
             # Without the pipeline nothing releases a tag (components/release.py): there is no parameter to read.
             ctx.problem("service.pipeline_owns_deployments", True,
                         "false when pipeline.enabled is false, so `pulumi up` deploys service.image_tag")
+        # The variables the platform hands the app (components/app_contract.py): not set twice, and parseable.
+        from components import app_contract  # imported here: app_contract reads StackSettings
+
+        for key, given, allowed in app_contract.problems(self):
+            ctx.problem(key, given, allowed)
 
 
 # --- loading --------------------------------------------------------------------------------------------

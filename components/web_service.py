@@ -110,8 +110,8 @@ class WebService(pulumi.ComponentResource):
         names = [s.name for s in secrets.secrets]
         repeated = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(environment)))
         if repeated:
-            raise ValueError(f"web service: {', '.join(repeated)} set more than once (the data tier sets these "
-                             "itself); remove them from service.environment / service.secrets")
+            raise ValueError(f"web service: {', '.join(repeated)} set more than once (the platform sets these "
+                             "itself, docs/app-contract.md); remove them from service.environment / service.secrets")
 
         self.log_group = encrypted_log_group(ctx.namer.name("web", "log"), ctx.namer.path("ecs", "web"), ctx,
                                              args.log_key_arn, self)

@@ -61,7 +61,8 @@ def test_connection_settings_are_parameters_under_one_path(stack_graph: Graph):
     # pulumi-aws marks every parameter value secret (it may be a SecureString); these are plain settings
     values = {name: unwrap_rpc_secret(p.inputs["value"]) for name, p in found.items()}
     assert values == {"DATABASE_ENGINE": "postgres", "DATABASE_HOST": db["address"], "DATABASE_PORT": "5432",
-                      "DATABASE_NAME": "app", "REDIS_HOST": cache["primaryEndpointAddress"], "REDIS_PORT": "6379",
+                      "DATABASE_NAME": "app", "DATABASE_TLS": "true", "REDIS_HOST": cache["primaryEndpointAddress"],
+                      "REDIS_PORT": "6379",
                       "REDIS_TLS": "true"}
 
 

@@ -1,4 +1,4 @@
-"""The README's config reference is generated from the settings schema and must not be stale."""
+"""docs/configuration.md's config reference is generated from the settings schema and must not be stale."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 
 from components.settings import StackSettings, walk
 from tools import config_reference
-from tools.readme import section, update_section
+from tools.doc_sections import section, update_section
 
 
-def test_readme_config_reference_is_fresh():
-    assert section(config_reference.SECTION) == config_reference.render(), "stale: run `make docs`"
+def test_config_reference_is_fresh():
+    assert section(config_reference.DOC, config_reference.SECTION) == config_reference.render(), "run `make docs`"
 
 
 def test_every_key_is_documented_with_both_defaults():
@@ -31,8 +31,8 @@ def test_per_env_defaults_are_shown_per_column():
 def test_update_section_replaces_only_between_markers(tmp_path: Path):
     readme = tmp_path / "README.md"
     readme.write_text("a\n<!-- BEGIN section: x -->\nold\n<!-- END section: x -->\nb\n")
-    assert update_section("x", "new", readme)
+    assert update_section(readme, "x", "new")
     assert readme.read_text() == "a\n<!-- BEGIN section: x -->\nnew\n<!-- END section: x -->\nb\n"
-    assert not update_section("x", "new\n", readme)
+    assert not update_section(readme, "x", "new\n")
     with pytest.raises(KeyError, match="no section 'y'"):
-        section("y", readme)
+        section(readme, "y")

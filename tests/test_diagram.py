@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from tests.harness import Graph, Resource
-from tools.diagram import MAIN_TYPES, SECTION, architecture_section, build, dot, mermaid, short_type
-from tools.readme import section
+from tools.diagram import DOC, MAIN_TYPES, SECTION, architecture_section, build, dot, mermaid, short_type
+from tools.doc_sections import section
 
 STACK = "urn:pulumi:dev::django-platform::pulumi:pulumi:Stack::django-platform-dev"
 
@@ -89,4 +89,4 @@ def test_dev_diagram_shows_every_component_and_no_minor_resource(dev: Graph) -> 
 
 def test_readme_architecture_diagram_is_fresh(dev: Graph) -> None:
     expected = architecture_section(dev, "dev")
-    assert section(SECTION) == expected, "README architecture diagram is stale: run `make docs`"
+    assert section(DOC, SECTION) == expected, "README architecture diagram is stale: run `make docs`"

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components import app_contract
 from components import settings as s
 from components.settings import SECRET_NAME
 from components.web_service import WebService, WebServiceArgs, readable_secret_arn
@@ -239,9 +240,9 @@ def test_service_options_follow_settings(options: Graph):
     # port is create-only: the replacement is created first, so its name must differ from the old one's
     assert (tg.inputs["port"], tg.inputs["name"], tg.name) == (8080, "django-dev-web-8080-tg", "django-dev-web-tg")
     environment = {e["name"]: e["value"] for e in definition["environment"]}
-    assert {k: environment.pop(k) for k in ("DJANGO_SETTINGS_MODULE", "FEATURE_X")} == {
-        "DJANGO_SETTINGS_MODULE": "config.settings.prod", "FEATURE_X": "on"}
-    assert not [k for k in environment if not k.startswith(("DJANGO_", "MEDIA_", "CELERY_"))]  # the platform's
+    assert environment == {"DJANGO_SETTINGS_MODULE": "config.settings.prod", "FEATURE_X": "on",
+                           **{k: environment[k] for k in app_contract.names(app_contract.ENVIRONMENT)},
+                           **{k: environment[k] for k in app_contract.names(app_contract.RESOURCE)}}
     target = options.one(SCALING_TARGET, "*-web-scaling")
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6)
     targets = sorted(p.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"]
@@ -264,9 +265,14 @@ def test_stack_exports_repository_cluster_and_service_names(dev: Graph):
     assert dev.outputs["repository_url"]["value"].endswith("/django-dev-app-ecr")
 
 
-def test_a_variable_set_by_the_data_tier_cannot_be_set_again():
-    with pytest.raises(ValueError, match="DATABASE_HOST set more than once"):
-        run_stack("dev", {"service.environment": "{'DATABASE_HOST': 'localhost'}"})
+@pytest.mark.parametrize(("key", "name"), [("service.environment", "DATABASE_HOST"),
+                                         ("service.environment", "DJANGO_ALLOWED_HOSTS"),
+                                         ("service.secrets", "DATABASE_PASSWORD")])
+def test_a_variable_the_platform_sets_cannot_be_set_again(key: str, name: str):
+    value = "/team/db-password" if key == "service.secrets" else "a.example.com, b.example.com"
+    error, graph = settings_error("dev", {key: f"{{'{name}': '{value}'}}"})
+    assert f'django-platform:{key}: got ["{name}"]; expected names the platform does not set itself' in str(error)
+    assert graph.resources == []
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

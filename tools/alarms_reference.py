@@ -1,7 +1,7 @@
-"""Generate the README's Monitoring section (the alarms table) from the alarm catalog.
+"""Generate docs/monitoring.md (the alarms table) from the alarm catalog.
 
     python -m tools.alarms_reference            # print the section
-    python -m tools.alarms_reference --write    # update README.md (also: make docs)
+    python -m tools.alarms_reference --write    # update docs/monitoring.md (also: make docs)
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 
 from components.alarms import ALARMS, AlarmSpec
-from tools.readme import update_section
+from tools.doc_sections import ROOT, update_section
 
+DOC = ROOT / "docs" / "monitoring.md"
 SECTION = "monitoring"
 
 TIER_NAMES = {
@@ -98,12 +99,11 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
-    parser.add_argument("readme", nargs="?", help="ignored; README.md is always the target")
+    parser.add_argument("--write", action="store_true", help="update docs/monitoring.md in place")
     args = parser.parse_args(argv)
     if args.write:
-        changed = update_section(SECTION, render())
-        print("README.md monitoring section " + ("updated" if changed else "already up to date"))
+        changed = update_section(DOC, SECTION, render())
+        print("docs/monitoring.md monitoring section " + ("updated" if changed else "already up to date"))
     else:
         print(render(), end="")
     return 0

@@ -1,7 +1,7 @@
-"""Generate the README's stack config reference from the settings schema (the one place keys are declared).
+"""Generate docs/configuration.md's stack config reference from the settings schema (the one place keys are declared).
 
     python -m tools.config_reference            # print the reference
-    python -m tools.config_reference --write    # update README.md (also: make docs)
+    python -m tools.config_reference --write    # update docs/configuration.md (also: make docs)
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 from components.settings import PROJECT, PerEnv, StackSettings, walk
-from tools.readme import update_section
+from tools.doc_sections import ROOT, update_section
 
+DOC = ROOT / "docs" / "configuration.md"
 SECTION = "config-reference"
 
 
@@ -49,11 +50,11 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="update README.md in place")
+    parser.add_argument("--write", action="store_true", help="update docs/configuration.md in place")
     args = parser.parse_args(argv)
     if args.write:
-        changed = update_section(SECTION, render())
-        print("README.md config reference " + ("updated" if changed else "already up to date"))
+        changed = update_section(DOC, SECTION, render())
+        print("docs/configuration.md config reference " + ("updated" if changed else "already up to date"))
     else:
         print(render(), end="")
     return 0

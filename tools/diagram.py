@@ -22,8 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from tools.doc_sections import ROOT, update_section
 from tools.mock_runtime import Graph, Resource
-from tools.readme import update_section
 
 # The resources a reader of the architecture cares about. Both lb and alb modules: pulumi-aws exposes
 # the load balancer types under each.
@@ -58,7 +58,8 @@ MAIN_TYPES = frozenset({
     "aws:codestarconnections/connection:Connection", "aws:codeconnections/connection:Connection",
 })
 
-SECTION = "architecture"  # the README section the dev diagram lives in (tools.readme markers)
+DOC = ROOT / "README.md"
+SECTION = "architecture"  # the README section the dev diagram lives in (tools.doc_sections markers)
 
 
 def short_type(type_: str) -> str:
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     graph = run_stack(args.stack)
     if args.write:
-        changed = update_section(SECTION, architecture_section(graph, args.stack))
+        changed = update_section(DOC, SECTION, architecture_section(graph, args.stack))
         print("README.md architecture diagram " + ("updated" if changed else "already up to date"))
         return 0
     sys.stdout.write(render(graph, args.format, title=f"django-platform-{args.stack}"))

@@ -30,9 +30,10 @@ pulumi policy enable <org>/{PACK_NAME} latest --policy-group <group> --config co
 ```
 
 A local `--policy-pack` is run with the `python3` on PATH (`PulumiPolicy.yaml` names no virtualenv) and the
-CLI installs nothing for it: `pip install -r policies/requirements.txt` into that interpreter first (e.g.
-the program's activated `.venv`). A published pack is installed by the CLI into its own `venv` with these
-pins.
+CLI installs nothing for it: `pip install -r policies/requirements.txt` into that interpreter first (in the
+platform repository, activating the program's `.venv` is enough: it holds the same pins). A published pack
+is installed by the CLI into its own `venv` with these pins, which are exported from the platform's
+`uv.lock` (`make lock`).
 
 `config.json` follows the CLI's shape: a level per rule, or an object with `enforcementLevel` and the rule's
 settings; `all` sets every level, `exemptions-applied` included, and a rule's own entry wins over `all`: with

@@ -1,7 +1,8 @@
-"""Generated README sections: the text between `<!-- BEGIN section: X -->` and `<!-- END section: X -->`.
+"""Generated documentation sections: the text between `<!-- BEGIN section: X -->` and `<!-- END section: X -->`.
 
-Generators (config reference, architecture diagram, alarms table) call `update_section` to write and
-their freshness tests call `section` to compare, so docs generated from code cannot drift from it.
+Generators (architecture diagram in README.md, config reference in docs/configuration.md, alarms table in
+docs/monitoring.md) call `update_section` to write and their freshness tests call `section` to compare, so
+docs generated from code cannot drift from it. The file is always named: each generator owns its page.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -17,7 +18,7 @@ def _pattern(name: str) -> re.Pattern[str]:
                       re.DOTALL)
 
 
-def section(name: str, path: Path = README) -> str:
+def section(path: Path, name: str) -> str:
     """The current body of a section (without its markers)."""
     found = _pattern(name).search(path.read_text())
     if found is None:
@@ -25,7 +26,7 @@ def section(name: str, path: Path = README) -> str:
     return found.group(2)
 
 
-def update_section(name: str, body: str, path: Path = README) -> bool:
+def update_section(path: Path, name: str, body: str) -> bool:
     """Replace a section's body; returns whether the file changed."""
     text = path.read_text()
     if not _pattern(name).search(text):
