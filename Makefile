@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 .PHONY: preview test sync lint typecheck docs lock clean
 
 .tools/bin/uv:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools uv==$(UV_VERSION)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade --target .tools uv==$(UV_VERSION)
 
 # Runs before every target: with nothing to do uv only compares .venv with uv.lock (milliseconds), so no
 # stamp file can go stale after a `pulumi install`, a branch switch or a lock change. --locked: a

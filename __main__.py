@@ -8,8 +8,10 @@ from components.app_settings import AppSettings, AppSettingsArgs
 from components.cache import Cache, CacheArgs
 from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
+from components.credential_rotation import CredentialRotation, CredentialRotationArgs
 from components.database import Database, DatabaseArgs
 from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.iam import permissions_boundary_arn
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.media_storage import MediaStorage, MediaStorageArgs
@@ -52,16 +54,19 @@ settings = load_from_pulumi_config(stack)  # raises with every bad key before an
 
 provider = tagged_provider(settings, stack)
 on_provider = pulumi.InvokeOptions(provider=provider)
+account_id = aws.get_caller_identity(opts=on_provider).account_id
 ctx = StackContext(
     namer=Namer(settings.system, settings.environment),
     production_like=settings.production_like,
     log_retention_days=settings.log_retention_days,
     region=aws.get_region(opts=on_provider).region,
-    account_id=aws.get_caller_identity(opts=on_provider).account_id,
+    account_id=account_id,
+    permissions_boundary=permissions_boundary_arn(settings.permissions_boundary, settings.system, account_id),
 )
 platform = pulumi.ResourceOptions(providers=[provider])
 
-keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys), opts=platform)
+keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys, log_delivery=settings.network.flow_logs
+                             and settings.network.flow_logs_destination == "s3"), opts=platform)
 network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6),
                   opts=platform)
@@ -131,9 +136,13 @@ web_service = WebService("web-service", WebServiceArgs(
     repository_arn=registry.repository_arn, image_tag=image_tag, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
-    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets,
-    environment=app_environment, task_role_statements=app_statements,
-    deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring)), opts=platform)
+    secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets, environment=app_environment,
+    task_role_statements=app_statements, deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring),
+    image_released=release.released if release else True), opts=platform)
+# RDS rotates the master password on its own; running tasks read secrets only at start (docs/deploy-safety.md).
+CredentialRotation("credential-rotation", CredentialRotationArgs(
+    ctx=ctx, secret_arn=database.master_user_secret_arn, cluster_arn=web_service.cluster_arn,
+    service_name=web_service.service_name, alarm_topic_arn=alarm_topic.topic_arn), opts=platform)
 pulumi.export("repository_url", registry.repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
 pulumi.export("service_name", web_service.service_name)

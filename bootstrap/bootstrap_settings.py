@@ -20,8 +20,6 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 _REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 _SYSTEM = re.compile(r"[a-z][a-z0-9]{1,11}")  # the platform's own rule: names must fit AWS limits
-# git check-ref-format, simplified: no spaces, no "..", no leading or trailing "/" or "."
-_BRANCH = re.compile(r"(?!.*\.\.)(?![/.])[A-Za-z0-9._/-]{1,200}(?<![/.])")
 # GitHub environment names: up to 255 characters; letters, digits, '.', '-', '_' are safe in an OIDC subject
 _GITHUB_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d")
@@ -37,13 +35,15 @@ class BootstrapSettings:
     system: str = "django"
     """System name: first part of every name; the deploy role may manage `{system}-{env}-*` IAM roles."""
     environments: tuple[str, ...] = ("dev", "prod")
-    """Platform environments whose stacks the deploy role updates (IAM scope `{system}-{env}-*`)."""
+    """Platform environments: each gets a deploy role (IAM scope `{system}-{env}-*`, trusted by the GitHub
+    environment of the same name) and a secrets key."""
     regions: tuple[str, ...] = ()
     """Regions the deploy role may act in; empty means the bootstrap stack's own `aws:region`."""
-    main_branch: str = "main"
-    """Pushes to this branch deploy dev (OIDC subject `repo:{repository}:ref:refs/heads/{main_branch}`)."""
-    prod_environment: str = "prod"
-    """Protected GitHub environment of the prod deploy job (subject `repo:{repository}:environment:{name}`)."""
+    preview_environment: str = "preview"
+    """GitHub environment (with required reviewers) of the preview jobs: the only subject the preview role
+    trusts (`repo:{repository}:environment:{name}`), so a pull request's code gets credentials only after a
+    reviewer approved that run. The deploy role of each platform environment trusts the GitHub environment of
+    the same name (`dev`, `prod`)."""
     oidc_provider_arn: str = ""
     """ARN of an existing GitHub OIDC provider; empty creates one (an account holds one per URL)."""
     state_noncurrent_days: int = 90
@@ -97,8 +97,8 @@ CHECKS: dict[str, Check] = {
     "system": _text(_SYSTEM, "2-12 lowercase letters and digits, starting with a letter"),
     "environments": _strings(_environment, "a non-empty list of " + ", ".join(ENVIRONMENTS), non_empty=True),
     "regions": _strings(_text(_REGION, "an AWS region"), "a list of AWS regions such as us-east-1", non_empty=False),
-    "main_branch": _text(_BRANCH, "a branch name such as main"),
-    "prod_environment": _text(_GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, '.', '-', '_'"),
+    "preview_environment": lambda v: "a GitHub environment other than " + ", ".join(ENVIRONMENTS) if v in ENVIRONMENTS
+    else _text(_GITHUB_ENVIRONMENT, "a GitHub environment name of letters, digits, '.', '-', '_'")(v),
     "oidc_provider_arn": lambda v: None if v == "" or (isinstance(v, str) and _OIDC_ARN.fullmatch(v)) else
     f"empty (create the provider) or arn:aws:iam::<account>:oidc-provider/{GITHUB_OIDC_HOST}",
     "state_noncurrent_days": _integer(1, 3650),

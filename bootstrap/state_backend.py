@@ -1,10 +1,11 @@
 """The self-managed Pulumi backend: a versioned, KMS-encrypted, private, TLS-only S3 bucket, and the
 KMS key behind the `awskms://` secrets provider.
 
-Two keys, not one: the state key encrypts the bucket's objects (S3 uses it on the caller's behalf, so
-roles get it only `kms:ViaService` S3); the secrets key encrypts stack config secrets and the secret
-values inside the state, and is what a stack's `secretsprovider: awskms://...` names. A role can then
-read state files without being able to decrypt the secrets in them, and the other way round.
+One key for the state and one secrets key per environment: the state key encrypts the bucket's objects
+(S3 uses it on the caller's behalf, so roles get it only `kms:ViaService` S3); an environment's secrets
+key encrypts its stack's config secrets and the secret values inside its state, and is what the
+stack's `secretsprovider: awskms://...` names. A role can then read state files without being able to
+decrypt the secrets in them, and the dev deploy role cannot decrypt prod's secrets (docs/security.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class StateBackendArgs:
     account_id: str
     partition: str
     region: str
+    environments: tuple[str, ...]  # one secrets key each
     noncurrent_days: int
     deletion_window_days: int
 
@@ -63,8 +65,9 @@ class StateBackend(pulumi.ComponentResource):
         # Losing the state bucket or a key loses every stack: protected and retained, whatever the stack.
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         self.state_key, _ = self._key(args, "state", "Pulumi state files in the state bucket", keep)
-        self.secrets_key, self.secrets_key_alias = self._key(
-            args, "secrets", "Pulumi secrets provider (awskms://) for stack config and state secrets", keep)
+        secrets = {env: self._key(args, f"secrets-{env}", f"Pulumi secrets provider (awskms://) of the {env} "
+                                  "stack: its config secrets and the secrets in its state", keep)
+                   for env in args.environments}
 
         bucket_name = f"{args.system}-bootstrap-state-{args.account_id}-s3"  # globally unique: account id
         self.bucket = aws.s3.Bucket(bucket_name, bucket=bucket_name, force_destroy=False,
@@ -102,13 +105,13 @@ class StateBackend(pulumi.ComponentResource):
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
         self.state_key_arn = self.state_key.arn
-        self.secrets_key_arn = self.secrets_key.arn
+        self.secrets_key_arns = {env: key.arn for env, (key, _) in secrets.items()}
         self.backend_url = pulumi.Output.concat("s3://", self.bucket.bucket, f"?region={args.region}&awssdk=v2")
-        self.secrets_provider = pulumi.Output.concat("awskms://", self.secrets_key_alias.name,
-                                                     f"?region={args.region}")
+        self.secrets_providers = {env: pulumi.Output.concat("awskms://", alias.name, f"?region={args.region}")
+                                  for env, (_, alias) in secrets.items()}
         self.register_outputs({"bucket_name": self.bucket_name, "backend_url": self.backend_url,
-                               "secrets_provider": self.secrets_provider, "state_key_arn": self.state_key_arn,
-                               "secrets_key_arn": self.secrets_key_arn})
+                               "secrets_providers": self.secrets_providers, "state_key_arn": self.state_key_arn,
+                               "secrets_key_arns": self.secrets_key_arns})
 
     def _key(self, args: StateBackendArgs, purpose: str, description: str,
              opts: pulumi.ResourceOptions) -> tuple[aws.kms.Key, aws.kms.Alias]:

@@ -18,6 +18,7 @@ class StackContext:
     log_retention_days: int
     region: str
     account_id: str
+    permissions_boundary: str  # ARN of the policy every IAM role of the stack carries (components/iam.py)
 
     def stateful(self, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
         """Options for data that must outlive a mistaken `pulumi destroy` in production."""

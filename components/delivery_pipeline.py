@@ -105,6 +105,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              *args.static_publisher_statements],
             parent=self, description="CodeBuild builds and pushes the Django image",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
         passed_roles = [*args.task_role_arns, *args.job_role_arns]
         migrate_role = service_role(
@@ -124,6 +125,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              _pass_roles(passed_roles)],
             parent=self, description="CodeBuild runs the Django migration as a one-off Fargate task",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.build_project = self._project(
@@ -164,6 +166,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
              _pass_roles(list(args.task_role_arns))],
             parent=self, description="CodePipeline runs the delivery pipeline",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.pipeline = aws.codepipeline.Pipeline(

@@ -1,4 +1,10 @@
-"""Small IAM helpers shared by the web service, batch and delivery components: service roles, scoped statements."""
+"""Small IAM helpers shared by every component: service roles (each under the stack's permissions boundary),
+scoped statements.
+
+Every role the platform creates goes through `service_role`, which makes the permissions boundary a
+required argument: the deploy role may only create roles that carry it (bootstrap/github_actions_roles.py),
+and tests/test_iam_boundary.py fails for any aws:iam/role:Role in the dev or prod graph without it.
+"""
 
 from __future__ import annotations
 
@@ -32,10 +38,20 @@ class ServiceRole:
         return [self.role, *([self.policy] if self.policy else [])]
 
 
+# The bootstrap's boundary (bootstrap/permissions_boundary.py), used when `permissions_boundary` is not set.
+BOOTSTRAP_BOUNDARY = "{system}-bootstrap-platform-boundary-policy"
+
+
+def permissions_boundary_arn(configured: str, system: str, account_id: str) -> str:
+    """The stack's permissions boundary: the configured policy ARN, else the bootstrap's in this account."""
+    return configured or f"arn:aws:iam::{account_id}:policy/{BOOTSTRAP_BOUNDARY.format(system=system)}"
+
+
 def service_role(resource_name: str, role_name: str, service: str, statements: Sequence[dict[str, Any]],
                  parent: pulumi.Resource, description: str,
-                 trust_conditions: dict[str, Any] | None = None) -> ServiceRole:
-    """A role only `service` may assume (optionally under `trust_conditions`), with `statements` inline.
+                 trust_conditions: dict[str, Any] | None = None, *, boundary: pulumi.Input[str]) -> ServiceRole:
+    """A role only `service` may assume (optionally under `trust_conditions`), with `statements` inline,
+    bounded by the `boundary` policy (`ctx.permissions_boundary`).
 
     The inline policy lives in its own RolePolicy resource so the trust and the permissions show up
     as two diffs, and an empty statement list creates no policy at all (AWS rejects empty policies).
@@ -47,6 +63,7 @@ def service_role(resource_name: str, role_name: str, service: str, statements: S
         resource_name,
         name=role_name,
         description=description,
+        permissions_boundary=boundary,
         assume_role_policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [trust]}),
         opts=pulumi.ResourceOptions(parent=parent),
     )

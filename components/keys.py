@@ -20,6 +20,7 @@ from components.settings import KeySettings
 class KeysArgs:
     ctx: StackContext
     settings: KeySettings
+    log_delivery: bool = False  # vended logs to S3 (flow logs): the telemetry key admits delivery.logs
 
 
 def key_policy(ctx: StackContext, service_statements: list[dict]) -> pulumi.Output[str]:
@@ -69,6 +70,20 @@ def telemetry_service_statements(ctx: StackContext) -> list[dict]:
     return [logs, alarms, events]
 
 
+def log_delivery_statement(ctx: StackContext) -> dict:
+    """Vended-logs delivery to a bucket under this key, for this account's deliveries only (CloudWatch
+    Logs guide, "Logs sent to Amazon S3": the key policy the destination bucket's SSE-KMS key needs)."""
+    return {
+        "Sid": "LogDeliveryOfThisAccountWritesEncryptedBuckets",
+        "Effect": "Allow",
+        "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                      "ArnLike": {"aws:SourceArn": ctx.arn("logs", "*")}},
+    }
+
+
 class Keys(pulumi.ComponentResource):
     """The platform's KMS keys with rotation and aliases: `data_key` and `telemetry_key`."""
 
@@ -82,7 +97,8 @@ class Keys(pulumi.ComponentResource):
                                   [])
         self.telemetry_key = self._key(ctx, args.settings, "telemetry",
                                        "Telemetry: CloudWatch Logs, SNS topics, SQS queues",
-                                       telemetry_service_statements(ctx))
+                                       [*telemetry_service_statements(ctx),
+                                        *([log_delivery_statement(ctx)] if args.log_delivery else [])])
         self.data_key_arn = self.data_key.arn
         self.telemetry_key_arn = self.telemetry_key.arn
         self.register_outputs({"data_key_arn": self.data_key_arn, "telemetry_key_arn": self.telemetry_key_arn})

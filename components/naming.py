@@ -29,14 +29,15 @@ NAME_LIMITS: dict[str, int] = {
     "conn": 32,  # CodeConnections connection name
     "cp": 100,  # CodePipeline name
     "waf": 128,  # WAFv2 web ACL name
-    "cb": 255,  # CodeBuild project name (2-255)
+    "cb": 150,  # CodeBuild project name (2-150)
     "sg": 255,  # EC2 security group name
     "ecs": 255,  # ECS cluster name
     "svc": 255,  # ECS service name
     "task": 255,  # ECS task definition family
     "ecr": 256,  # ECR repository name
     "sns": 256,  # SNS topic name
-    "kms": 256,  # KMS alias name (after "alias/")
+    "kms": 250,  # KMS alias: the name AWS limits to 256 includes the "alias/" prefix the namer leaves out
+    "cfn": 128,  # CloudFormation stack name
     "pg": 255,  # RDS / ElastiCache parameter group name
     "subnetgroup": 255,  # RDS / ElastiCache subnet group name
     "secret": 512,  # Secrets Manager secret name

@@ -15,8 +15,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.iam import service_role
 from components.logs import encrypted_log_group
-from components.settings import NetworkSettings
+from components.settings import NetworkSettings, Problem, SettingsError
 from components.subnets import TIERS, plan_subnets
 
 # Interface endpoint service suffixes per configured endpoint (ECR needs the API and the registry).
@@ -34,6 +35,31 @@ def ipv6_subnet(vpc_block: str, index: int) -> str:
     """The index-th /64 of the VPC's Amazon-provided /56 (AWS requires /64 subnets)."""
     base = ipaddress.IPv6Network(vpc_block)
     return str(ipaddress.IPv6Network((int(base.network_address) + (index << 64), 64)))
+
+
+# Only the region's own availability zones (EC2 DescribeAvailabilityZones filters): an account that opted
+# into a Local Zone also gets it listed (zone-type local-zone, opt-in-status opted-in), and its name
+# (us-east-1-bos-1a) sorts before us-east-1a; RDS Multi-AZ, ElastiCache and NAT must not land there.
+# No `state` filter: a zone that is impaired during one `pulumi up` must not move every subnet.
+ZONE_FILTERS = (("opt-in-status", ["opt-in-not-required"]), ("zone-type", ["availability-zone"]))
+
+
+def flow_log_bucket_policy(ctx: StackContext, bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Log delivery may check the bucket and write this account's logs, for this account's deliveries
+    only (aws:SourceAccount, aws:SourceArn); nobody reads or writes without TLS."""
+    deliveries = {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                  "ArnLike": {"aws:SourceArn": ctx.arn("logs", "*")}}
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": pulumi.Output.concat(bucket_arn, f"/AWSLogs/{ctx.account_id}/*"),
+         "Condition": {"StringEquals": {**deliveries["StringEquals"], "s3:x-amz-acl": "bucket-owner-full-control"},
+                       "ArnLike": deliveries["ArnLike"]}},
+        {"Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn, "Condition": deliveries},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]})
 
 
 @dataclass
@@ -102,7 +128,9 @@ class Network(pulumi.ComponentResource):
         self.route_table_ids = {"public": [public_table.id], "private": [t.id for t in private_tables],
                                 "isolated": [isolated_table.id]}
 
-        if settings.flow_logs:
+        if settings.flow_logs and settings.flow_logs_destination == "s3":
+            self._flow_logs_to_s3(args.flow_log_key_arn, settings.flow_logs_s3_days)
+        elif settings.flow_logs:
             self._flow_logs(args.flow_log_key_arn)
         self.endpoint_security_group_id = self._endpoints(settings, private, [*private_tables, isolated_table])
 
@@ -119,11 +147,16 @@ class Network(pulumi.ComponentResource):
         return pulumi.ResourceOptions(parent=self, **kwargs)
 
     def _zones(self, count: int) -> list[str]:
-        zones = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(parent=self)).names
+        # Sorted by name, a stable order: zones AWS adds to a region later get later letters.
+        zones = sorted(aws.get_availability_zones(
+            filters=[aws.GetAvailabilityZonesFilterArgs(name=name, values=values) for name, values in ZONE_FILTERS],
+            opts=pulumi.InvokeOptions(parent=self)).names)
         if len(zones) < count:
-            raise ValueError(f"network.az_count is {count} but {self._ctx.region} has {len(zones)} "
-                             f"available zones: {', '.join(zones)}")
-        return sorted(zones)[:count]
+            raise SettingsError(pulumi.get_stack(), [Problem(
+                "network.az_count", count,
+                f"at most {len(zones)}: {self._ctx.region} has {len(zones)} availability zones "
+                f"({', '.join(zones) or 'none'}; Local and Wavelength Zones do not count)")])
+        return zones[:count]
 
     def _subnets(self, tier: str, blocks: tuple[str, ...], ipv6: bool = False) -> list[aws.ec2.Subnet]:
         subnets = []
@@ -168,32 +201,20 @@ class Network(pulumi.ComponentResource):
         log_group = encrypted_log_group(ctx.namer.name("net", "log", "flow"), ctx.namer.path("vpc", "flow-logs"),
                                         ctx, key_arn, self)
         role_name = ctx.namer.name("net", "role", "flow-logs")
-        role = aws.iam.Role(
-            role_name,
-            name=role_name,
-            assume_role_policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-                }],
-            }),
-            opts=self._child(),
-        )
-        aws.iam.RolePolicy(
-            role_name,
-            role=role.id,
-            policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                }],
-            }),
-            opts=self._child(),
+        role = service_role(
+            role_name, role_name, "vpc-flow-logs.amazonaws.com",
+            # The documented permissions (flow-logs-iam-role) minus logs:CreateLogGroup (the group exists),
+            # scoped to that group; DescribeLogGroups is a list action without resource-level permissions
+            # (parliament: RESOURCE_MISMATCH unless "*").
+            [{"Sid": "WriteTheFlowLogGroup", "Effect": "Allow",
+              "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")]},
+             {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"}],
+            parent=self, description="VPC Flow Logs write the VPC's flow log group",
+            # The trust VPC's guide documents (flow-logs-iam-role): this account's flow logs only.
+            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                              "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")}},
+            boundary=ctx.permissions_boundary,
         )
         aws.ec2.FlowLog(
             ctx.namer.name("net", "flowlog"),
@@ -205,6 +226,60 @@ class Network(pulumi.ComponentResource):
             max_aggregation_interval=60,
             tags={"Name": ctx.namer.name("net", "flowlog")},
             opts=self._child(),
+        )
+
+    def _flow_logs_to_s3(self, key_arn: pulumi.Input[str], days: int) -> None:
+        """Flow logs delivered to a private, TLS-only bucket under the telemetry key, expired after `days`.
+
+        S3 delivery is vended-logs delivery (CloudWatch Logs bills it, at half the price per GB of delivery
+        to a log group; docs/deploy-safety.md): no IAM role, but a bucket policy that admits
+        delivery.logs.amazonaws.com for this account's log deliveries only, and the telemetry key's policy
+        admits the same principal (components/keys.py). Both as documented in the CloudWatch Logs guide,
+        "Logs sent to Amazon S3" (AWS-logs-infrastructure-V2-S3).
+        """
+        ctx = self._ctx
+        name = ctx.namer.bucket("net", "flow-logs", ctx.account_id)
+        bucket = aws.s3.Bucket(name, bucket=name, force_destroy=not ctx.production_like, tags={"Name": name},
+                               opts=ctx.stateful(self._child()))
+        child = pulumi.ResourceOptions(parent=bucket)
+        blocked = aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True,
+                                                 block_public_policy=True, ignore_public_acls=True,
+                                                 restrict_public_buckets=True, opts=child)
+        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
+            object_ownership="BucketOwnerEnforced"), opts=child)
+        encrypted = aws.s3.BucketServerSideEncryptionConfiguration(
+            name, bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                bucket_key_enabled=True,  # one data key per bucket and period instead of one KMS call per object
+                apply_server_side_encryption_by_default=aws.s3.
+                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms", kms_master_key_id=key_arn))],
+            opts=child)
+        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration=aws.s3.
+                                BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
+        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-flow-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=1),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=1),
+            )], opts=child)
+        policy = aws.s3.BucketPolicy(name, bucket=bucket.id, policy=flow_log_bucket_policy(ctx, bucket.arn),
+                                     opts=pulumi.ResourceOptions(parent=bucket, depends_on=[blocked]))
+        self.flow_log_bucket = bucket
+        aws.ec2.FlowLog(
+            ctx.namer.name("net", "flowlog"),
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=bucket.arn,
+            max_aggregation_interval=600,  # the default: nobody reads S3 flow logs by the minute
+            tags={"Name": ctx.namer.name("net", "flowlog")},
+            # Delivery checks the bucket policy and the key when the flow log is created.
+            opts=self._child(depends_on=[policy, encrypted]),
         )
 
     def _endpoints(self, settings: NetworkSettings, private: list[aws.ec2.Subnet],

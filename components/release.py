@@ -34,6 +34,7 @@ class Release(pulumi.ComponentResource):
     """The release parameter and the image tag the task definitions use."""
 
     image_tag: pulumi.Output[str]
+    released: pulumi.Output[bool]  # the tag is one the pipeline released (or one configured to deploy as is)
 
     def __init__(self, name: str, args: ReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:release:Release", name, None, opts)
@@ -57,6 +58,10 @@ class Release(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.parameter]))
             # The provider marks `value` sensitive whatever the type; this String holds a Docker tag.
             self.image_tag = pulumi.Output.unsecret(released.value)
+            # Until the pipeline writes a tag, the parameter holds service.image_tag, whose image the first
+            # `pulumi up` cannot expect to exist (docs/deploy-safety.md): nothing to wait for or roll back to.
+            self.released = self.image_tag.apply(lambda tag: tag != args.initial_image_tag)
         else:
             self.image_tag = pulumi.Output.from_input(args.initial_image_tag)
+            self.released = pulumi.Output.from_input(True)  # the configured tag is the user's to have pushed
         self.register_outputs({"parameter_name": self.parameter_name, "image_tag": self.image_tag})

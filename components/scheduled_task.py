@@ -108,6 +108,7 @@ class ScheduledTask(pulumi.ComponentResource):
              *args.secrets.execution_role_statements()],
             parent=self, description=f"ECS pulls the image and reads the secrets of job {job.name}",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
         # The platform's app grants (media, worker queues); more can be attached to this role by name.
         task_role = service_role(
@@ -115,6 +116,7 @@ class ScheduledTask(pulumi.ComponentResource):
             "ecs-tasks.amazonaws.com", list(args.task_role_statements), parent=self,
             description=f"The Django code of job {job.name}",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.task_definition = aws.ecs.TaskDefinition(
@@ -156,6 +158,7 @@ class ScheduledTask(pulumi.ComponentResource):
             trust_conditions={
                 "StringEquals": {"aws:SourceAccount": ctx.account_id},
                 "ArnEquals": {"aws:SourceArn": ctx.arn("scheduler", f"schedule-group/{group_name}")}},
+            boundary=ctx.permissions_boundary,
         )
 
         self.schedule = aws.scheduler.Schedule(

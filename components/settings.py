@@ -129,6 +129,7 @@ is_weekly_window = matches(
 
 VPC_ENDPOINTS = ("s3", "ecr", "logs", "ssm", "secretsmanager", "kms", "sts")
 NAT_STRATEGIES = ("single", "one-per-az", "none")
+FLOW_LOG_DESTINATIONS = ("cloud-watch-logs", "s3")
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,14 @@ class NetworkSettings:
     nat: str = setting(PerEnv("single", "one-per-az"),
                        "NAT gateways: single (cheap), one-per-az (survives an AZ outage) or none.",
                        one_of(*NAT_STRATEGIES))
-    flow_logs: bool = setting(True, "Send VPC flow logs to an encrypted log group.")
+    flow_logs: bool = setting(True, "Record VPC flow logs (all traffic).")
+    # Deploy safety (docs/deploy-safety.md): where flow logs go and how long S3 keeps them.
+    flow_logs_destination: str = setting(
+        PerEnv("cloud-watch-logs", "s3"), "Flow log destination: cloud-watch-logs (an encrypted log group, "
+        "log_retention_days) or s3 (a KMS-encrypted bucket, half the delivery price).",
+        one_of(*FLOW_LOG_DESTINATIONS))
+    flow_logs_s3_days: int = setting(PerEnv(90, 365), "Days the s3 destination keeps flow log files.",
+                                     between(1, 3650))
     endpoints: list[str] = setting(
         PerEnv(["s3"], ["s3", "ecr", "logs", "secretsmanager", "ssm"]),
         "VPC endpoints: s3 is a free gateway; the others are interface endpoints billed per AZ-hour.",
@@ -301,6 +309,12 @@ class ServiceSettings:
     pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the tag the pipeline released last "
                                                     "(SSM `/{system}/{env}/release/image-tag`); false: "
                                                     "service.image_tag.")
+    # Deploy safety (docs/deploy-safety.md): a rollout ECS rolls back fails `pulumi up`.
+    wait_for_steady_state: bool = setting(True, "`pulumi up` waits for each deployment of the service and fails "
+                                                "when ECS stops or rolls it back (not before an image is released).")
+    deployment_timeout_minutes: int = setting(PerEnv(20, 30), "Minutes `pulumi up` waits for a deployment before "
+                                                             "it fails (create and update timeout of the service).",
+                                              between(5, 180))
 
     def problems(self, ctx: _Context) -> None:
         if not fargate.is_valid_size(self.cpu, self.memory):
@@ -550,6 +564,9 @@ class MonitoringSettings:
                                                      "alarm key -> integer (periods x period at most one day).")
     disabled_alarms: list[str] = setting([], "Alarm keys not to create (alarms table in docs/monitoring.md).",
                                          each(one_of(*alarm_catalog.BY_KEY)))
+    # Deploy safety (docs/deploy-safety.md): an alarm topic nobody reads is no alarm.
+    require_subscriber: bool = setting(PerEnv(False, True), "Refuse to deploy without an alarm_emails or webhooks "
+                                                            "subscriber (false: deploy alarms that notify nobody).")
 
     def threshold(self, spec: alarm_catalog.AlarmSpec, production_like: bool) -> float:
         """The configured threshold (in the spec's unit) for this environment."""
@@ -564,6 +581,11 @@ class MonitoringSettings:
         return [spec for spec in alarm_catalog.ALARMS if spec.key not in self.disabled_alarms]
 
     def problems(self, ctx: _Context) -> None:
+        if self.require_subscriber and not self.alarm_emails and not self.webhooks:
+            ctx.problem(ctx.key("alarm_emails"), self.alarm_emails,
+                        f"at least one address (or a monitoring.webhooks URL) in {ctx.env}: every alarm and failure "
+                        "event goes to a topic nobody reads otherwise; set monitoring.require_subscriber: false "
+                        "to deploy without one")
         known = "an alarm key: " + ", ".join(alarm_catalog.BY_KEY)
         for key, raw in self.thresholds.items():
             spec = alarm_catalog.BY_KEY.get(key)
@@ -593,6 +615,11 @@ class StackSettings:
                               matches(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", "owner/name"))
     log_retention_days: int = setting(PerEnv(30, 365), "CloudWatch Logs retention for every log group.",
                                       one_of(*LOG_RETENTION_DAYS))
+    permissions_boundary: str = setting(
+        "", "ARN of the IAM policy every role of the stack carries as its permissions boundary; empty: the "
+        "bootstrap's `{system}-bootstrap-platform-boundary-policy` in this account (docs/security.md).",
+        matches(r"|arn:aws(-[a-z]+)*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+                "empty or an IAM policy ARN such as arn:aws:iam::123456789012:policy/my-boundary"))
     network: NetworkSettings = setting({}, "VPC, subnets, NAT, flow logs and endpoints.")
     keys: KeySettings = setting({}, "Customer-managed KMS keys.")
     dns: DnsSettings = setting({}, "Domain, hosted zone and certificate names.")

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from components.iam import ecr_pull_statements
+from components.iam import ecr_pull_statements, service_role
 from components.logs import encrypted_log_group
 from components.settings import ServiceSettings
 from components.workloads import ContainerSecret, ContainerSecrets
@@ -89,6 +90,8 @@ class WebServiceArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # non-secret, added to settings'
     task_role_statements: Sequence[dict] = ()  # what the app itself may do in AWS (S3 media, SES, ...)
     deployment_alarm_names: Sequence[pulumi.Input[str]] = ()  # roll a deployment back when one fires
+    # The image exists (Release.released): `pulumi up` waits for a steady state and the alarms watch deployments.
+    image_released: pulumi.Input[bool] = True
 
 
 class WebService(pulumi.ComponentResource):
@@ -175,27 +178,28 @@ class WebService(pulumi.ComponentResource):
         )
         return cluster
 
-    def _role(self, purpose: str, statements: Sequence[dict]) -> aws.iam.Role:
-        """A role ECS tasks of this account assume, with one inline policy (none when nothing is allowed)."""
+    def _role(self, purpose: str, statements: Sequence[dict], source_arn: bool = True) -> aws.iam.Role:
+        """A role ECS tasks of this account assume, with one inline policy (none when nothing is allowed).
+
+        `source_arn`: also require aws:SourceArn under this account's ECS ARNs. The ECS guide documents that
+        condition for the task role ("Task IAM role": aws:SourceAccount or aws:SourceArn against the confused
+        deputy), but its task execution role page shows a trust policy without conditions, so the execution
+        role keeps aws:SourceAccount only (docs/deploy-safety.md).
+        """
         ctx = self._ctx
         role_name = ctx.namer.name("web", "role", purpose)
-        role = aws.iam.Role(
-            role_name, name=role_name,
-            assume_role_policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
-                              "ArnLike": {"aws:SourceArn": ctx.arn("ecs", "*")}},
-            }]}),
-            opts=self._child(),
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
+        if source_arn:
+            condition["ArnLike"] = {"aws:SourceArn": ctx.arn("ecs", "*")}
+        role = service_role(
+            role_name, role_name, "ecs-tasks.amazonaws.com", statements, parent=self,
+            description=f"The web service's ECS {purpose} role",
+            trust_conditions=condition,
+            boundary=ctx.permissions_boundary,
         )
-        if statements:
-            self._role_policies.append(aws.iam.RolePolicy(
-                role_name, role=role.id,
-                policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-                opts=pulumi.ResourceOptions(parent=role)))
-        return role
+        if role.policy:
+            self._role_policies.append(role.policy)
+        return role.role
 
     def _execution_role(self, args: WebServiceArgs, secrets: ContainerSecrets) -> aws.iam.Role:
         log_arn = self.log_group.arn
@@ -204,7 +208,7 @@ class WebService(pulumi.ComponentResource):
             {"Sid": "WriteThisLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [log_arn, pulumi.Output.concat(log_arn, ":*")]},
             *secrets.execution_role_statements(),
-        ])
+        ], source_arn=False)
 
     def _task_role(self, args: WebServiceArgs, exec_log_group: aws.cloudwatch.LogGroup | None) -> aws.iam.Role:
         statements = list(args.task_role_statements)
@@ -272,8 +276,17 @@ class WebService(pulumi.ComponentResource):
     def _service(self, args: WebServiceArgs) -> aws.ecs.Service:
         ctx, settings = self._ctx, args.settings
         service_name = ctx.namer.name("web", "svc")
-        alarms = aws.ecs.ServiceAlarmsArgs(alarm_names=list(args.deployment_alarm_names), enable=True,
+        # Until an image is released there is nothing to roll back to (ECS: rollback needs a COMPLETED
+        # deployment) and the ALB answers every request 503, which puts alb_5xx_rate in ALARM: the alarms
+        # watch deployments from the first released image on (docs/deploy-safety.md).
+        alarms = aws.ecs.ServiceAlarmsArgs(alarm_names=list(args.deployment_alarm_names), enable=args.image_released,
                                            rollback=True) if args.deployment_alarm_names else None
+        # wait_for_steady_state: the provider waits for this update's ECS deployment and fails on STOPPED,
+        # ROLLBACK_FAILED or ROLLBACK_SUCCESSFUL (terraform-provider-aws internal/service/ecs/service.go,
+        # findDeploymentStatus), within the create/update timeout, which customTimeouts set.
+        wait = pulumi.Output.from_input(args.image_released).apply(lambda released: released and
+                                                                    settings.wait_for_steady_state)
+        timeout = f"{settings.deployment_timeout_minutes}m"
         return aws.ecs.Service(
             service_name,
             name=service_name,
@@ -297,9 +310,11 @@ class WebService(pulumi.ComponentResource):
             force_new_deployment=True,  # capacity provider changes in place, not by replacement (module doc)
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
+            wait_for_steady_state=wait,
             # The task definition names only the roles: without the policies as dependencies the first tasks
             # can start before the inline policies exist and fail to pull the image or read their secrets.
-            opts=self._child(depends_on=[self._capacity, *self._role_policies], ignore_changes=["desired_count"]),
+            opts=self._child(depends_on=[self._capacity, *self._role_policies], ignore_changes=["desired_count"],
+                             custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)),
         )
 
     def _autoscaling(self, args: WebServiceArgs) -> None:

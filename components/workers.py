@@ -207,11 +207,12 @@ class WorkerService(pulumi.ComponentResource):
               "Resource": log_stream_arns(log_group.arn)},
              *args.secrets.execution_role_statements()],
             parent=self, description=f"ECS pulls the image and reads the secrets of worker {worker.name}",
-            trust_conditions=trust)
+            trust_conditions=trust, boundary=ctx.permissions_boundary)
         task_role = service_role(
             ctx.namer.name(comp, "role", "task"), ctx.namer.name(comp, "role", "task"), "ecs-tasks.amazonaws.com",
             [*consumer_statements(ctx, args.queue.queue_arn, args.data_key_arn), *args.task_role_statements],
-            parent=self, description=f"The Django code of worker {worker.name}", trust_conditions=trust)
+            parent=self, description=f"The Django code of worker {worker.name}", trust_conditions=trust,
+            boundary=ctx.permissions_boundary)
 
         family = ctx.namer.name(comp, "task")
         self.task_definition = aws.ecs.TaskDefinition(

@@ -13,6 +13,7 @@ from pulumi.runtime import mocks, stack
 from pulumi.runtime.sync_await import _sync_await
 
 from components.context import StackContext
+from components.iam import permissions_boundary_arn
 from components.naming import Namer
 from tools.mock_runtime import ACCOUNT_ID, PROJECT, Graph, PlaceholderMocks, RecordingMonitor, _reset_runtime
 
@@ -21,7 +22,8 @@ REGION = "us-east-1"
 
 def context(env: str = "dev") -> StackContext:
     return StackContext(namer=Namer("django", env), production_like=env in ("stg", "prod"),
-                        log_retention_days=30 if env == "dev" else 365, region=REGION, account_id=ACCOUNT_ID)
+                        log_retention_days=30 if env == "dev" else 365, region=REGION, account_id=ACCOUNT_ID,
+                        permissions_boundary=permissions_boundary_arn("", "django", ACCOUNT_ID))
 
 
 def run_component(build: Callable[[], object], stack_name: str = "dev") -> Graph:

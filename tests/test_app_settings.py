@@ -44,7 +44,7 @@ def expected_value_from(graph: Graph) -> dict[str, str]:
         "DATABASE_USER": f"{master}:username::",
         "DATABASE_PASSWORD": f"{master}:password::",
         "REDIS_AUTH_TOKEN": graph.one(SECRET, "*-cache-auth-token-secret").outputs["arn"],
-        "DJANGO_SECRET_KEY": graph.one(SECRET, "*-app-django-secret-key-secret").outputs["arn"],
+        "DJANGO_SECRET_KEY": django_key_stack(graph).outputs["outputs"]["SecretArn"],
     })
     return wanted
 
@@ -66,15 +66,29 @@ def test_connection_settings_are_parameters_under_one_path(stack_graph: Graph):
                       "REDIS_TLS": "true"}
 
 
-def test_django_secret_key_is_generated_into_secrets_manager(stack_graph: Graph):
-    secret = stack_graph.one(SECRET, "*-app-django-secret-key-secret")
-    assert secret.inputs["kmsKeyId"] == key_arn(stack_graph)
-    version = stack_graph.one("aws:secretsmanager/secretVersion:SecretVersion", "*-app-django-secret-key-secret")
-    assert version.inputs["secretId"] == secret.outputs["id"]
-    assert is_rpc_secret(version.inputs["secretString"]) and "secretString" in version.ignore_changes
+def django_key_stack(graph: Graph) -> Resource:
+    return graph.one("aws:cloudformation/stack:Stack", "*-app-django-key-cfn")
+
+
+def test_django_secret_key_is_generated_by_secrets_manager_inside_aws(stack_graph: Graph):
+    """The value never passes through Pulumi: no invoke, no secret version, only a template without it."""
+    stack = django_key_stack(stack_graph)
+    template = json.loads(stack.inputs["templateBody"])
+    (secret,) = template["Resources"].values()
     production = env(stack_graph) == "prod"
-    assert secret.inputs["recoveryWindowInDays"] == (30 if production else 0)
-    assert (secret.protect, version.protect) == (production, production)
+    keep = "Retain" if production else "Delete"
+    assert (secret["Type"], secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == (
+        "AWS::SecretsManager::Secret", keep, keep)
+    name = f"django-{env(stack_graph)}-app-django-key-secret"
+    assert secret["Properties"]["Name"] == name and secret["Properties"]["KmsKeyId"] == key_arn(stack_graph)
+    assert secret["Properties"]["GenerateSecretString"] == {
+        "PasswordLength": 64, "ExcludePunctuation": True, "IncludeSpace": False, "RequireEachIncludedType": True}
+    assert "SecretString" not in secret["Properties"]
+    assert template["Outputs"]["SecretArn"]["Value"] == {"Ref": "Secret"}
+    assert stack.protect == production
+    assert not [r for r in stack_graph.resources if "django-key" in r.name and r is not stack]
+    # One generated value is left in the program: the cache's AUTH token (an input of the replication group).
+    assert [t for t, _ in stack_graph.invokes].count("aws:secretsmanager/getRandomPassword:getRandomPassword") == 1
 
 
 def test_stack_outputs_name_the_endpoints(stack_graph: Graph):
@@ -123,9 +137,9 @@ def test_generated_secrets_appear_only_as_secrets_in_the_secret_versions_and_the
         ("aws:elasticache/replicationGroup:ReplicationGroup", "authToken"),
     }
     assert all(secret for *_, secret in found), [f for f in found if not f[-1]]
-    # Two values: the AUTH token (in its secret version and on the group) and the Django key.
+    # One value: the AUTH token (in its secret version and on the group); AWS generates the Django key.
     everything = set().union(*(generated_values(r.inputs) | generated_values(r.outputs) for r in stack_graph.resources))
-    assert len(everything) == 2
+    assert len(everything) == 1
     assert list(occurrences(stack_graph.outputs)) == []
     config = stack_config(env(stack_graph))
     assert not [k for k, v in config.items() if SECRET_PLACEHOLDER in v]

@@ -40,7 +40,8 @@ EXISTING_CONNECTION = arn("codestar-connections", "connection/0a1b2c3d-0000-4000
 
 def build(env: str = "prod", **pipeline: str) -> Graph:
     settings = load({"repository": "example-org/django-app", "pipeline": pipeline,
-                     "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"}}, env)
+                     "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"},
+                     "monitoring": {"alarm_emails": ["ops@example.com"]}}, env)  # stg/prod need a subscriber
 
     def program() -> DeliveryPipeline:
         return DeliveryPipeline("pipeline", DeliveryPipelineArgs(

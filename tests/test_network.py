@@ -124,7 +124,8 @@ def test_nat_none_leaves_private_subnets_without_routes():
         assert routes_of(graph, table_of(graph, subnet)) == []
 
 
-def test_flow_logs_capture_everything_into_an_encrypted_log_group(stack_graph: Graph):
+def test_flow_logs_capture_everything_into_an_encrypted_log_group(dev: Graph):
+    stack_graph = dev  # prod sends them to S3 (tests/test_deploy_safety.py)
     flow = stack_graph.one("aws:ec2/flowLog:FlowLog")
     group = stack_graph.one("aws:cloudwatch/logGroup:LogGroup", "*-net-flow-log")
     telemetry = stack_graph.one("aws:kms/key:Key", "*-telemetry-kms")
@@ -132,8 +133,11 @@ def test_flow_logs_capture_everything_into_an_encrypted_log_group(stack_graph: G
     assert group.inputs["kmsKeyId"] == telemetry.outputs["arn"] and group.inputs["retentionInDays"] > 0
     role = stack_graph.one("aws:iam/role:Role", "*-net-flow-logs-role")
     assert flow.inputs["iamRoleArn"] == role.outputs["arn"]
-    (write,) = statements(stack_graph.one("aws:iam/rolePolicy:RolePolicy", "*-flow-logs-role"))
+    write, describe = statements(stack_graph.one("aws:iam/rolePolicy:RolePolicy", "*-flow-logs-role"))
     assert write["Resource"] == [group.outputs["arn"], group.outputs["arn"] + ":*"]
+    # a list action without resource-level permissions: parliament requires "*" (tests/test_iam_lint.py)
+    assert describe == {"Sid": "ListLogGroups", "Effect": "Allow", "Action": "logs:DescribeLogGroups",
+                        "Resource": "*"}
 
 
 def test_flow_logs_can_be_switched_off():

@@ -7,7 +7,8 @@ import pytest
 from components import settings as s
 from tests.harness import settings_error, stack_config
 
-BASE = {"repository": "example-org/django-app", "dns": {"domain": "app.example.com", "zone_name": "example.com"}}
+BASE = {"repository": "example-org/django-app", "dns": {"domain": "app.example.com", "zone_name": "example.com"},
+        "monitoring": {"alarm_emails": ["ops@example.com"]}}  # production-like stacks need a subscriber
 
 
 def load(stack: str = "dev", **overrides: object) -> s.StackSettings:

@@ -252,7 +252,7 @@ def test_prod_waits_for_dev_and_the_protected_environment():
     jobs = workflow("deploy.yml")["jobs"]
     assert jobs["dev"]["needs"] == "checks" and jobs["prod"]["needs"] == "dev"
     assert jobs["prod"]["with"]["environment"] == "prod"
-    assert "environment" not in jobs["dev"]["with"]  # dev's OIDC subject stays ref:refs/heads/main
+    assert jobs["dev"]["with"]["environment"] == "dev"  # its own deploy role trusts environment:dev only
     called = workflow("pulumi.yml")["jobs"]["pulumi"]
     assert called["environment"] == "${{ inputs.environment }}"
 

@@ -34,7 +34,8 @@ INTRO = """\
   (`rule/{system}-{env}-*`) publish, over TLS. The key's policy lets CloudWatch use it for this
   account's alarms; EventBridge's grant has no source condition, because AWS does not support one
   for EventBridge delivering to an encrypted topic (the topic policy still admits only this stack's rules).
-- **Subscriptions**: `monitoring.alarm_emails` subscribes each address; it receives nothing until
+- **Subscriptions**: stg and prod refuse to deploy without one (`monitoring.require_subscriber`,
+  [deploy-safety.md](deploy-safety.md)). `monitoring.alarm_emails` subscribes each address; it receives nothing until
   someone clicks the link in the AWS confirmation e-mail. An address removed from config before it
   was confirmed leaves Pulumi's state but stays in AWS as "pending confirmation" (AWS refuses to
   delete unconfirmed subscriptions; SNS removes them itself after 48 hours).

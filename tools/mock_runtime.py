@@ -66,6 +66,7 @@ class Resource:
     retain_on_delete: bool
     ignore_changes: list[str]
     delete_before_replace: bool
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete, as set
 
     @property
     def parent_type(self) -> str:
@@ -80,6 +81,8 @@ class Graph:
     outputs: dict[str, Any] = field(default_factory=dict)
     # `ns:key`s whose `secure:` values could not be decrypted offline and hold UNKNOWN_SECRET instead
     secret_config_keys: list[str] = field(default_factory=list)
+    # Provider functions the program called (token, arguments), in call order: the AWS reads of a preview
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def of_type(self, *types: str) -> list[Resource]:
         return [r for r in self.resources if r.type in types]
@@ -128,6 +131,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 retain_on_delete=request.retainOnDelete,
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=request.deleteBeforeReplace,
+                custom_timeouts={k: v for k in ("create", "update", "delete")
+                                 if (v := getattr(request.customTimeouts, k))},
             )
         )
         return response
@@ -140,15 +145,18 @@ class PlaceholderMocks(mocks.Mocks):
         self.region = region
         self._secrets = 0
         self._parameters: dict[str, str] = {}  # String parameters created so far, name -> value
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
     def call(self, args: mocks.MockCallArgs):
         token = args.token
+        self.invokes.append((token, dict(args.args)))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{suffix}" for suffix in "abcdef"]
-            return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "state": "available"}, []
+            zones = [z for z in self._zones() if _zone_selected(z, args.args)]
+            return {"names": [z["ZoneName"] for z in zones], "zoneIds": [z["ZoneId"] for z in zones],
+                    "groupNames": sorted({z["GroupName"] for z in zones}), "id": self.region}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
                     "userId": "OFFLINE"}, []
@@ -170,6 +178,31 @@ class PlaceholderMocks(mocks.Mocks):
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}, []
         raise NotImplementedError(f"offline preview has no placeholder for the function {token}")
+
+    def _zones(self) -> list[dict[str, str]]:
+        """What DescribeAvailabilityZones lists for an account that opted into a Local Zone: six
+        availability zones, one impaired, the Local Zone (its name sorts before theirs) and a Wavelength
+        Zone it did not opt into (listed only with AllAvailabilityZones)."""
+        prefix = "".join(part[0] for part in self.region.split("-")[:2]) + self.region.split("-")[-1]  # use1
+        zones = [{"ZoneName": f"{self.region}{s}", "ZoneId": f"{prefix}-az{i}", "ZoneType": "availability-zone",
+                  "OptInStatus": "opt-in-not-required", "GroupName": self.region,
+                  "State": "impaired" if s == "b" else "available"} for i, s in enumerate("abcdef", start=1)]
+        return [{"ZoneName": f"{self.region}-bos-1a", "ZoneId": f"{prefix}-bos1-az1", "ZoneType": "local-zone",
+                 "OptInStatus": "opted-in", "GroupName": f"{self.region}-bos-1", "State": "available"},
+                {"ZoneName": f"{self.region}-wl1-bos-wlz-1", "ZoneId": f"{prefix}-wl1-bos-wlz1",
+                 "ZoneType": "wavelength-zone", "OptInStatus": "not-opted-in",
+                 "GroupName": f"{self.region}-wl1", "State": "available"}, *zones]
+
+    def _stack_outputs(self, template_body: Any) -> dict[str, str]:
+        """A CloudFormation stack's outputs that `Ref` a secret: its ARN (the only kind the program reads)."""
+        template = json.loads(template_body) if isinstance(template_body, str) else {}
+        resources = template.get("Resources", {})
+        outputs = {}
+        for key, output in template.get("Outputs", {}).items():
+            resource = resources.get(output.get("Value", {}).get("Ref"), {})
+            if resource.get("Type") == "AWS::SecretsManager::Secret":
+                outputs[key] = self._arn("secretsmanager", f"secret:{resource['Properties']['Name']}-AbCdEf")
+        return outputs
 
     def _secret(self) -> str:
         self._secrets += 1
@@ -235,6 +268,8 @@ class PlaceholderMocks(mocks.Mocks):
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
+        if typ == "aws:codebuild/project:Project":
+            return {"arn": self._arn("codebuild", f"project/{name}")}
         if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             return {"arn": self._arn("cloudwatch", f"alarm:{name}")}
         if typ == "aws:cloudwatch/eventRule:EventRule":
@@ -251,10 +286,15 @@ class PlaceholderMocks(mocks.Mocks):
                     "arnWithoutRevision": self._arn("ecs", f"task-definition/{family}"), "revision": 1}
         if typ == "aws:secretsmanager/secret:Secret":
             return {"arn": self._arn("secretsmanager", f"secret:{name}-AbCdEf")}
+        if typ == "aws:cloudformation/stack:Stack":
+            return {"outputs": self._stack_outputs(inputs.get("templateBody")),
+                    "id": self._arn("cloudformation", f"stack/{name}/00000000-0000-0000-0000-000000000000")}
         if typ == "aws:ssm/parameter:Parameter":
             if inputs.get("type") == "String":
                 self._parameters[name] = inputs.get("insecureValue", inputs.get("value", ""))
             return {"arn": self._arn("ssm", f"parameter{name}")}
+        if typ == "aws:sfn/stateMachine:StateMachine":
+            return {"arn": self._arn("states", f"stateMachine:{name}")}
         if typ == "aws:sns/topic:Topic":
             return {"arn": self._arn("sns", name)}
         if typ == "aws:sqs/queue:Queue":
@@ -276,6 +316,30 @@ class PlaceholderMocks(mocks.Mocks):
             return {**vpc, "ipv6CidrBlock": "2600:1f18:1234:5600::/56"} if inputs.get("assignGeneratedIpv6CidrBlock") \
                 else vpc
         return {}
+
+
+# DescribeAvailabilityZones filter names -> the zone attribute each one tests (EC2 API reference).
+_ZONE_FILTERS = {"opt-in-status": "OptInStatus", "zone-type": "ZoneType", "state": "State",
+                 "zone-name": "ZoneName", "zone-id": "ZoneId", "group-name": "GroupName"}
+
+
+def _zone_selected(zone: dict[str, str], request: Mapping[str, Any]) -> bool:
+    """DescribeAvailabilityZones' selection, as the provider's data source asks for it: zones the
+    account did not opt into only with allAvailabilityZones, then `state` and every filter."""
+    if zone["OptInStatus"] == "not-opted-in" and not request.get("allAvailabilityZones"):
+        return False
+    if request.get("state") and zone["State"] != request["state"]:
+        return False
+    excluded = [*(request.get("excludeNames") or []), *(request.get("excludeZoneIds") or [])]
+    if zone["ZoneName"] in excluded or zone["ZoneId"] in excluded:
+        return False
+    for entry in request.get("filters") or []:
+        attribute = _ZONE_FILTERS.get(entry["name"])
+        if attribute is None:
+            raise NotImplementedError(f"offline preview has no DescribeAvailabilityZones filter {entry['name']}")
+        if zone[attribute] not in entry["values"]:
+            return False
+    return True
 
 
 def load_stack_config(stack_name: str, overrides: Mapping[str, str] | None = None,
@@ -353,8 +417,10 @@ def run_stack(stack_name: str, overrides: Mapping[str, str] | None = None,
     else:
         secret_keys = []
     region = config.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(PlaceholderMocks(region))
+    placeholders = PlaceholderMocks(region)
+    monitor = RecordingMonitor(placeholders)
     monitor.graph.secret_config_keys = list(secret_keys)
+    monitor.graph.invokes = placeholders.invokes
     _reset_runtime()
     runtime_config.set_all_config(dict(config), secret_keys)
     mocks.set_mocks(monitor.mocks, project=project_name(project_dir), stack=stack_name, preview=preview,

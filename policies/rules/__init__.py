@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import EnforcementLevel
 
-from . import cdn, encryption, exposure, naming, operations, resilience
+from . import boundary, cdn, encryption, exposure, naming, operations, resilience
 from .core import Context, Finding, Rule
 
 PACK_NAME = "aws-platform-guardrails"
@@ -42,7 +42,7 @@ EXEMPTIONS_RULE = Rule(
     stack_check=_report_exemptions)
 
 RULES: list[Rule] = [*naming.RULES, *encryption.RULES, *exposure.RULES, *resilience.RULES, *operations.RULES,
-                     *cdn.RULES, EXEMPTIONS_RULE]
+                     *boundary.RULES, *cdn.RULES, EXEMPTIONS_RULE]
 CONCERNS = ["naming", "encryption", "exposure", "resilience", "logging", "supply-chain", "exemptions"]
 
 

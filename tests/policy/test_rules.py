@@ -416,6 +416,11 @@ CASES: dict[str, Case] = {
                                                                replicationGroupId="django-dev-cache-redis")], None),
     "cache serverless no key": Case("elasticache-encrypted", [res("aws:elasticache/serverlessCache:ServerlessCache",
                                                                   "s", engine="valkey")], "no kmsKeyId"),
+    "role with boundary": Case("iam-role-permissions-boundary", [res("aws:iam/role:Role", "r", name="r",
+        permissionsBoundary="arn:aws:iam::1:policy/b")], None),
+    "role without boundary": Case("iam-role-permissions-boundary", [res("aws:iam/role:Role", "r", name="r")],
+                                  "no permissions boundary",
+                                  {"iam-role-permissions-boundary": {"enforcementLevel": "mandatory"}}),
     "cache serverless key": Case("elasticache-encrypted", [res("aws:elasticache/serverlessCache:ServerlessCache",
                                                                "s", engine="valkey", kmsKeyId=KEY)], None),
 }
