@@ -33,7 +33,7 @@ from components.monitoring import (
 from components.naming import Namer
 from components.network import Network, NetworkArgs
 from components.provider import edge_provider, tagged_provider
-from components.registry import Registry, RegistryArgs
+from components.registry import Registry, RegistryArgs, consumer_key_statements, image_source
 from components.release import Release, ReleaseArgs
 from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import load_from_pulumi_config
@@ -65,8 +65,9 @@ ctx = StackContext(
 )
 platform = pulumi.ResourceOptions(providers=[provider])
 
-keys = Keys("keys", KeysArgs(ctx=ctx, settings=settings.keys, log_delivery=settings.network.flow_logs
-                             and settings.network.flow_logs_destination == "s3"), opts=platform)
+keys = Keys("keys", KeysArgs(
+    ctx=ctx, settings=settings.keys, data_key_statements=consumer_key_statements(ctx, settings.registry),
+    log_delivery=settings.network.flow_logs and settings.network.flow_logs_destination == "s3"), opts=platform)
 network = Network("network", NetworkArgs(ctx=ctx, settings=settings.network,
                                          flow_log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6),
                   opts=platform)
@@ -108,32 +109,45 @@ if media:
 
 # --- edge and web tier: certificate, registry, load balancer, web service -------------------------
 certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
-registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
-                    opts=platform)
+# One build per commit (docs/delivery.md): the stack that builds owns the repository; a stack that promotes
+# creates none and runs the source stack's images, by digest.
+registry = None
+if settings.pipeline.promotes:
+    source = image_source(Namer(settings.system, settings.pipeline.promote_from), ctx.region,
+                          settings.pipeline.promote_from_account or ctx.account_id)
+    repository_url, repository_arn, repository_name = source.repository_url, source.repository_arn, \
+        source.repository_name
+else:
+    registry = Registry("registry", RegistryArgs(ctx=ctx, settings=settings.registry, key_arn=keys.data_key_arn),
+                        opts=platform)
+    repository_url, repository_arn, repository_name = registry.repository_url, registry.repository_arn, \
+        registry.repository_name
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     ctx=ctx, settings=settings.load_balancer, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
     certificate_arn=certificate.certificate_arn, zone_id=certificate.zone_id, site_names=certificate.site_names,
     target_port=settings.service.port, target_security_group_id=workloads.web_id,
     log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
 pulumi.export("site_url", load_balancer.url)
+pulumi.export("alb_dns_name", load_balancer.dns_name)
 static_site = StaticSite("static-site", StaticSiteArgs(
     ctx=ctx, settings=settings.static, hostname=settings.static.hostname_for(settings.dns.domain),
     zone_id=certificate.zone_id, edge_provider=edge_provider(settings, stack),
     key_deletion_window_days=settings.keys.deletion_window_days), opts=platform) if settings.static.cdn else None
 if static_site:
     pulumi.export("static_url", static_site.url)
-pulumi.export("alb_dns_name", load_balancer.dns_name)
+    pulumi.export("static_bucket", static_site.bucket_name)  # where collectstatic output is published
 # The image tag the pipeline released last (an SSM parameter it writes); `pulumi up` deploys config changes with it.
 release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.service.image_tag,
+                                         repository_url=repository_url,
                                          follow=settings.service.pipeline_owns_deployments),
                   opts=platform) if settings.pipeline.enabled else None
-image_tag = release.image_tag if release else settings.service.image_tag
+image = release.image if release else pulumi.Output.concat(repository_url, ":", settings.service.image_tag)
 # What the app is told besides the data tier's settings (docs/app-contract.md): hosts, proxy header, health path,
 # static URL, media bucket and worker queues.
 app_environment = {**app_contract.environment(settings), **storage_environment}
 web_service = WebService("web-service", WebServiceArgs(
-    ctx=ctx, settings=settings.service, repository_url=registry.repository_url,
-    repository_arn=registry.repository_arn, image_tag=image_tag, subnet_ids=network.private_subnet_ids,
+    ctx=ctx, settings=settings.service, repository_url=repository_url, repository_arn=repository_arn,
+    image_tag=settings.service.image_tag, image=image, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
     secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets, environment=app_environment,
@@ -143,7 +157,7 @@ web_service = WebService("web-service", WebServiceArgs(
 CredentialRotation("credential-rotation", CredentialRotationArgs(
     ctx=ctx, secret_arn=database.master_user_secret_arn, cluster_arn=web_service.cluster_arn,
     service_name=web_service.service_name, alarm_topic_arn=alarm_topic.topic_arn), opts=platform)
-pulumi.export("repository_url", registry.repository_url)
+pulumi.export("repository_url", repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
 pulumi.export("service_name", web_service.service_name)
 
@@ -151,8 +165,7 @@ pulumi.export("service_name", web_service.service_name)
 job_secrets = ContainerSecrets((*app_settings.container_secrets.secrets,
                                 *configured_secrets(ctx, settings.service.secrets, keys.data_key_arn)))
 jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
-    ctx=ctx, job=job, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
-    repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
+    ctx=ctx, job=job, image=image, repository_arn=repository_arn, cluster_arn=web_service.cluster_arn,
     subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
     telemetry_key_arn=keys.telemetry_key_arn, environment={**settings.service.environment, **app_environment},
     secrets=job_secrets, task_role_statements=app_statements,
@@ -160,9 +173,8 @@ jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
     alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
 pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])
 workers = [WorkerService(f"worker-{worker.name}", WorkerServiceArgs(
-    ctx=ctx, worker=worker, queue=queue, image=pulumi.Output.concat(registry.repository_url, ":", image_tag),
-    repository_arn=registry.repository_arn, cluster_arn=web_service.cluster_arn,
-    cluster_name=web_service.cluster_name, subnet_ids=network.private_subnet_ids,
+    ctx=ctx, worker=worker, queue=queue, image=image, repository_arn=repository_arn,
+    cluster_arn=web_service.cluster_arn, cluster_name=web_service.cluster_name, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.batch_id, telemetry_key_arn=keys.telemetry_key_arn, data_key_arn=keys.data_key_arn,
     environment={**settings.service.environment, **app_environment}, secrets=job_secrets,
     task_role_statements=app_statements, user=settings.service.user,
@@ -175,20 +187,20 @@ pipeline = None
 if release is not None:  # i.e. settings.pipeline.enabled
     pipeline = DeliveryPipeline("delivery-pipeline", DeliveryPipelineArgs(
         ctx=ctx, settings=settings.pipeline, repository=settings.repository, data_key_arn=keys.data_key_arn,
-        telemetry_key_arn=keys.telemetry_key_arn, image_repository_url=registry.repository_url,
-        image_repository_arn=registry.repository_arn, image_repository_name=registry.repository_name,
+        telemetry_key_arn=keys.telemetry_key_arn, image_repository_url=repository_url,
+        image_repository_arn=repository_arn, image_repository_name=repository_name,
+        source_registry_id=settings.pipeline.promote_from_account or ctx.account_id,
+        cache_prefixes=registry.cache_prefixes if registry else {},
+        cache_registry=registry.registry_host if registry else "",
         cluster_arn=web_service.cluster_arn, service_name=web_service.service_name,
         task_definition_family=web_service.task_definition_family, container_name=web_service.container_name,
         task_role_arns=[web_service.execution_role_arn, web_service.task_role_arn],
         subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
         job_task_definition_families=[job.task_definition_family for job in jobs],
         job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)],
-        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn,
-        static_bucket_name=static_site.bucket_name if static_site else None,
-        static_publisher_statements=static_site.publisher_statements() if static_site else (),
-        static_image_root=settings.static.image_root), opts=platform)
+        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
-    pulumi.export("release_parameter_name", release.parameter_name)  # rolling back: docs/delivery.md
+    pulumi.export("release_parameter_name", release.parameter_name)  # releases and rolling back: docs/delivery.md
     # A new GitHub connection stays PENDING until its one-time console handshake (docs/delivery.md).
     pulumi.export("github_connection_arn", pipeline.connection_arn)
     pulumi.export("github_connection_status", pipeline.connection_status)

@@ -81,7 +81,11 @@ def one_run(ref: str, cold_cache: bool) -> list[Timing]:
         env = dict(os.environ)
         if cold_cache:
             env |= {"UV_CACHE_DIR": str(workdir / "uv-cache"), "PIP_NO_CACHE_DIR": "1"}
-        return [timed(command, clone, env, workdir / "make.log") for _, command, _ in COMMANDS]
+        timings = []
+        for label, command, _ in COMMANDS:
+            timings.append(timed(command, clone, env, workdir / "make.log"))
+            print(f"  {ref}: {label} {timings[-1].wall:.1f} s wall, {timings[-1].cpu:.1f} s CPU", flush=True)
+        return timings
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     caches = "empty package caches" if args.cold_cache else "package caches of earlier runs present"
     print(f"Fresh clone, {args.runs} run(s) per ref, {caches}; Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
     refs = [args.ref] + ([args.baseline] if args.baseline else [])
     measured = {ref: measure(ref, args.runs, args.cold_cache) for ref in refs}
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -148,8 +148,9 @@ def allowed_hosts(certificate_names: list[str]) -> list[str]:
 
 def environment(settings: StackSettings) -> dict[str, str]:
     """The ENVIRONMENT variables' values for a stack: the same for the web service, the jobs and the migration."""
-    names_ = [settings.dns.domain, *settings.dns.alternative_names]
-    names_ = list(dict.fromkeys(names_))  # the certificate's names, domain first (certificate.certificate_names)
+    from components.certificate import certificate_names  # here: certificate.py imports settings.py
+
+    names_ = [settings.dns.domain, *certificate_names(settings.dns.domain, settings.dns.alternative_names)]
     return {
         "DJANGO_ENVIRONMENT": settings.environment,
         "DJANGO_ALLOWED_HOSTS": ",".join(allowed_hosts(names_)),
@@ -164,8 +165,8 @@ def environment(settings: StackSettings) -> dict[str, str]:
 def problems(settings: StackSettings) -> list[tuple[str, object, str]]:
     """(config key, given, what is allowed) for everything that breaks the contract.
 
-    - A variable the platform sets, set again in `service.environment` / `service.secrets`: the task
-      definition would carry it twice (ECS takes one of them, unpredictably).
+    - A variable the platform sets, set again in `service.environment` / `service.secrets`: the container
+      definition would name it twice, and the app would not get the platform's value for certain.
     - A computed value the app could not parse (e.g. a host list with a stray space): reported against
       the config key it was computed from.
     """

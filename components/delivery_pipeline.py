@@ -1,27 +1,35 @@
-"""DeliveryPipeline: GitHub -> CodeBuild (image tagged with the commit) -> [approval] -> migrate -> ECS.
+"""DeliveryPipeline: one build per commit, the same image (by digest) from dev to prod.
 
-Stages: Source (CodeConnections, the configured branch) > Build (docker build and push, writes
-imagedefinitions.json) > Approval (when `pipeline.manual_approval`, the prod default) > Migrate (the
-new image runs `manage.py migrate` once as a Fargate task; a non-zero exit stops the pipeline) >
-Deploy (the ECS standard deploy action rolls the web service onto the new image).
+The stack that builds (dev, `pipeline.promote_from` empty):
+  Source > Build > [Approval] > Migrate > Deploy > Verify
+The stack that promotes (prod, `pipeline.promote_from: dev`) never builds:
+  Source > Promote > [Approval] > Migrate > Deploy > Verify
 
-The approval sits before the migration, not after it: a migration changes the production schema,
-so approving after it would ask a human to approve what has already happened.
-
-Once the migration succeeded, the migrate step also releases the tag: it writes it to the release
-parameter (components/release.py), which every later `pulumi up` reads for the web service's and the
-jobs' task definitions, so `pulumi up` deploys configuration changes with this image and never rolls
-back what this pipeline deployed.
+- Build: docker build of the commit (base images through the registry's pull through cache), pushed
+  once, named by digest from then on (imagedefinitions.json carries `<repo>@sha256:...`).
+- Promote: waits until the source environment released this commit (its image tagged
+  `released-<commit>`), or takes a digest given by hand (pipeline variable IMAGE_DIGEST) that was
+  released there; anything else fails here, before anything changed.
+- Approval (`pipeline.manual_approval`, the prod default) sits before the migration: a migration changes
+  the production schema, so approving after it would ask a human to approve what already happened. In
+  prod it names the image digest and commit it approves.
+- Migrate: the image runs `manage.py migrate` once as a Fargate task (a non-zero exit stops the
+  pipeline), the jobs get revisions with it, and it is released: written by digest to the release
+  parameter (components/release.py), which every later `pulumi up` reads.
+- Deploy: the ECS standard deploy action rolls the web service onto the image.
+- Verify: waits until the service is steady with its primary deployment COMPLETED on exactly this image;
+  in the stack that builds it then tags the image `released-<commit>`, the only images prod promotes.
 
 A new CodeConnections connection starts PENDING: someone with access to the GitHub organization
 completes the handshake once in the console (docs/delivery.md, "One-time GitHub handshake"); until
-then the Source stage fails. `connection_status` is exported for that reason.
+then the Source stage fails. `connection_status` is exported for that reason. docs/delivery.md also has
+the whole flow, the design and the commands to promote and roll back by hand.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +40,7 @@ from components import buildspecs
 from components.context import StackContext
 from components.iam import ServiceRole, cluster_name_of, log_stream_arns, service_role
 from components.logs import encrypted_log_group
+from components.registry import PULL_ACTIONS
 from components.settings import PipelineSettings
 
 BUILD_IMAGE = "aws/codebuild/standard:7.0"  # Ubuntu 22.04 with Docker, AWS CLI v2 and Python 3
@@ -45,6 +54,7 @@ class DeliveryPipelineArgs:
     repository: str  # GitHub owner/name (settings.repository)
     data_key_arn: pulumi.Input[str]  # artifact bucket, CodeBuild artifacts and pipeline artifact store
     telemetry_key_arn: pulumi.Input[str]  # CodeBuild log group
+    # Where the images live: this stack's repository (it builds) or the source stack's (it promotes).
     image_repository_url: pulumi.Input[str]
     image_repository_arn: pulumi.Input[str]
     image_repository_name: pulumi.Input[str]
@@ -59,14 +69,14 @@ class DeliveryPipelineArgs:
     release_parameter_arn: pulumi.Input[str]  # Release.parameter_arn: the only parameter it may write
     job_task_definition_families: Sequence[pulumi.Input[str]] = field(default_factory=list)
     job_role_arns: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    # static.cdn: the build copies collectstatic output out of the image it pushed to this bucket.
-    static_bucket_name: pulumi.Input[str] | None = None
-    static_publisher_statements: Sequence[dict[str, Any]] = ()  # StaticSite.publisher_statements()
-    static_image_root: str = "/app/staticfiles"
+    source_registry_id: str = ""  # promoting: the source repository's account
+    cache_prefixes: Mapping[str, str] = field(default_factory=dict)  # building: Registry.cache_prefixes
+    cache_registry: pulumi.Input[str] = ""  # building: `<account>.dkr.ecr.<region>.amazonaws.com`
 
 
 class DeliveryPipeline(pulumi.ComponentResource):
-    """CodePipeline V2 with its connection, artifact bucket, build and migrate projects and roles."""
+    """CodePipeline V2 with its connection, artifact bucket, CodeBuild projects (build or promote, migrate,
+    verify) and their least-privilege roles."""
 
     def __init__(self, name: str, args: DeliveryPipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:delivery_pipeline:DeliveryPipeline", name, None, opts)
@@ -87,55 +97,48 @@ class DeliveryPipeline(pulumi.ComponentResource):
         log_group = encrypted_log_group(ctx.namer.name("pipeline", "logs"), ctx.namer.path("pipeline"), ctx,
                                         args.telemetry_key_arn, parent=self)
         self.log_group_name = log_group.name
+        self.log_group_arn = log_group.arn
 
-        build_name = ctx.namer.name("pipeline", "cb", "build")
-        migrate_name = ctx.namer.name("pipeline", "cb", "migrate")
         cluster_name = cluster_name_of(args.cluster_arn)
         service_arn = pulumi.Output.concat(ctx.arn("ecs", "service/"), cluster_name, "/", args.service_name)
         family_arns = pulumi.Output.concat(ctx.arn("ecs", "task-definition/"), args.task_definition_family, ":*")
+        job_family_arns = [pulumi.Output.concat(ctx.arn("ecs", "task-definition/"), family, ":*")
+                           for family in args.job_task_definition_families]
+        self._trust = {"StringEquals": {"aws:SourceAccount": ctx.account_id}}
 
-        build_role = service_role(
-            build_name, ctx.namer.name("pipeline", "role", "build"), "codebuild.amazonaws.com",
-            [*self._artifact_statements(args, write=True), *_log_statements(log_group.arn),
-             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-             {"Sid": "PushTheAppImage", "Effect": "Allow", "Resource": args.image_repository_arn,
-              "Action": ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-                         "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
-                         "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]},
-             *args.static_publisher_statements],
-            parent=self, description="CodeBuild builds and pushes the Django image",
-            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            boundary=ctx.permissions_boundary,
-        )
+        # Building or promoting: the first project makes imagedefinitions.json (by digest) for the others.
+        self.build_project: aws.codebuild.Project | None = None
+        self.promote_project: aws.codebuild.Project | None = None
+        if settings.promotes:
+            self.promote_project = self._promote_project(args)
+            first = self.promote_project
+        else:
+            self.build_project = self._build_project(args)
+            first = self.build_project
+
+        migrate_name = ctx.namer.name("pipeline", "cb", "migrate")
         passed_roles = [*args.task_role_arns, *args.job_role_arns]
         migrate_role = service_role(
             migrate_name, ctx.namer.name("pipeline", "role", "migrate"), "codebuild.amazonaws.com",
             [*self._artifact_statements(args, write=False), *_log_statements(log_group.arn),
              {"Sid": "ReadTheServicesTaskDefinition", "Effect": "Allow", "Action": "ecs:DescribeServices",
               "Resource": service_arn},
-             # Neither call supports resource-level permissions (Service Authorization Reference, ECS).
-             {"Sid": "RegisterRevisionsWithTheNewImage", "Effect": "Allow",
-              "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Resource": "*"},
+             _describe_task_definitions(),
+             {"Sid": "RegisterRevisionsWithTheNewImage", "Effect": "Allow", "Action": "ecs:RegisterTaskDefinition",
+              "Resource": [family_arns, *job_family_arns]},
              {"Sid": "RunTheMigrationOnThisCluster", "Effect": "Allow", "Action": "ecs:RunTask",
               "Resource": family_arns, "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
              {"Sid": "WatchTheMigrationTask", "Effect": "Allow", "Action": "ecs:DescribeTasks",
               "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), cluster_name, "/*")},
-             {"Sid": "ReleaseTheMigratedTag", "Effect": "Allow", "Action": "ssm:PutParameter",
+             {"Sid": "ReleaseTheMigratedImage", "Effect": "Allow", "Action": "ssm:PutParameter",
               "Resource": args.release_parameter_arn},
              _pass_roles(passed_roles)],
             parent=self, description="CodeBuild runs the Django migration as a one-off Fargate task",
-            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            boundary=ctx.permissions_boundary,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
-
-        self.build_project = self._project(
-            build_name, args, build_role, privileged=True, buildspec=buildspecs.build_spec(), log_stream="build",
-            variables={"REPOSITORY_URI": args.image_repository_url, "REPOSITORY_NAME": args.image_repository_name,
-                       "CONTAINER_NAME": args.container_name,
-                       "STATIC_BUCKET": args.static_bucket_name or "", "STATIC_ROOT": args.static_image_root})
         self.migrate_project = self._project(
             migrate_name, args, migrate_role, privileged=False, buildspec=buildspecs.migrate_spec(),
-            log_stream="migrate",
+            log_stream="migrate", timeout=150,  # the migration waits up to 2 hours for its task
             variables={
                 "CLUSTER": args.cluster_arn, "SERVICE": args.service_name, "CONTAINER_NAME": args.container_name,
                 "REPOSITORY_URI": args.image_repository_url,
@@ -145,28 +148,33 @@ class DeliveryPipeline(pulumi.ComponentResource):
                 "JOB_FAMILIES": pulumi.Output.all(*args.job_task_definition_families).apply(" ".join),
                 "RELEASE_PARAMETER": args.release_parameter_name,
             })
+        self.verify_project = self._verify_project(args, service_arn)
 
         pipeline_name = ctx.namer.name("delivery", "cp")
+        projects = [first, self.migrate_project, self.verify_project]
         pipeline_role = service_role(
             pipeline_name, ctx.namer.name("pipeline", "role"), "codepipeline.amazonaws.com",
             [*self._artifact_statements(args, write=True),
              {"Sid": "UseTheGitHubConnection", "Effect": "Allow", "Resource": self.connection_arn,
               "Action": ["codeconnections:UseConnection", "codestar-connections:UseConnection"]},
-             {"Sid": "RunTheTwoBuildProjects", "Effect": "Allow",
+             {"Sid": "RunTheBuildProjects", "Effect": "Allow",
               "Action": ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
-              "Resource": [self.build_project.arn, self.migrate_project.arn]},
+              "Resource": [project.arn for project in projects]},
              {"Sid": "DeployTheWebService", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService"],
               "Resource": service_arn},
-             {"Sid": "RegisterTheDeployedRevision", "Effect": "Allow",
-              "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], "Resource": "*"},
+             _describe_task_definitions(),
+             {"Sid": "RegisterTheDeployedRevision", "Effect": "Allow", "Action": "ecs:RegisterTaskDefinition",
+              "Resource": family_arns},
              {"Sid": "TagTheDeployedRevision", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": family_arns,
               "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
-             {"Sid": "FollowTheDeployment", "Effect": "Allow", "Action": ["ecs:DescribeTasks", "ecs:ListTasks"],
-              "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
+             {"Sid": "FollowTheDeploymentsTasks", "Effect": "Allow", "Action": "ecs:DescribeTasks",
+              "Resource": pulumi.Output.concat(ctx.arn("ecs", "task/"), cluster_name, "/*")},
+             # ListTasks is authorized on container instances (Fargate has none): the cluster condition scopes it.
+             {"Sid": "ListTheClustersTasks", "Effect": "Allow", "Action": "ecs:ListTasks", "Resource": "*",
+              "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
              _pass_roles(list(args.task_role_arns))],
             parent=self, description="CodePipeline runs the delivery pipeline",
-            trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            boundary=ctx.permissions_boundary,
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
         )
 
         self.pipeline = aws.codepipeline.Pipeline(
@@ -179,7 +187,12 @@ class DeliveryPipeline(pulumi.ComponentResource):
                 location=self.bucket.bucket, type="S3",
                 encryption_key=aws.codepipeline.PipelineArtifactStoreEncryptionKeyArgs(id=args.data_key_arn,
                                                                                        type="KMS"))],
-            stages=self._stages(args, self.build_project.name, self.migrate_project.name, cluster_name),
+            stages=self._stages(args, first.name, cluster_name),
+            # Promoting by hand: start the pipeline with IMAGE_DIGEST=sha256:... (docs/delivery.md).
+            variables=[aws.codepipeline.PipelineVariableArgs(
+                name="IMAGE_DIGEST", default_value=buildspecs.FROM_COMMIT,
+                description=f"sha256:... of an image {settings.promote_from} released, or {buildspecs.FROM_COMMIT}: "
+                            f"the one it released for the source commit")] if settings.promotes else None,
             triggers=[aws.codepipeline.PipelineTriggerArgs(
                 provider_type="CodeStarSourceConnection",
                 git_configuration=aws.codepipeline.PipelineTriggerGitConfigurationArgs(
@@ -242,14 +255,92 @@ class DeliveryPipeline(pulumi.ComponentResource):
              "Action": ["kms:Decrypt", "kms:DescribeKey", *(["kms:GenerateDataKey*", "kms:Encrypt"] if write else [])]},
         ]
 
+    def _build_project(self, args: DeliveryPipelineArgs) -> aws.codebuild.Project:
+        """Builds and pushes the image once per commit, pulling base images through the pull through cache."""
+        ctx = args.ctx
+        name = ctx.namer.name("pipeline", "cb", "build")
+        caches = [ctx.arn("ecr", f"repository/{prefix}/*") for prefix in args.cache_prefixes.values()]
+        role = service_role(
+            name, ctx.namer.name("pipeline", "role", "build"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=True), *_log_statements(self.log_group_arn),
+             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+             {"Sid": "PushTheAppImage", "Effect": "Allow", "Resource": args.image_repository_arn,
+              "Action": ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                         "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
+                         "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"]},
+             # A cached repository is created, and refreshed, by the first pull of someone allowed to (ECR user
+             # guide, "IAM permissions required to sync an upstream registry"): only under our cache prefixes.
+             *([{"Sid": "PullBaseImagesThroughTheCache", "Effect": "Allow", "Resource": caches,
+                 "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]}]
+               if caches else [])],
+            parent=self, description="CodeBuild builds and pushes the Django image", trust_conditions=self._trust,
+            boundary=ctx.permissions_boundary,
+        )
+        registry = pulumi.Output.from_input(args.cache_registry)
+
+        def cache(upstream: str, fallback: str) -> pulumi.Output[str]:
+            prefix = args.cache_prefixes.get(upstream)
+            return registry.apply(lambda host: f"{host}/{prefix}") if prefix else pulumi.Output.from_input(fallback)
+
+        return self._project(
+            name, args, role, privileged=True, buildspec=buildspecs.build_spec(), log_stream="build", timeout=60,
+            variables={"REPOSITORY_URI": args.image_repository_url, "REPOSITORY_NAME": args.image_repository_name,
+                       "CONTAINER_NAME": args.container_name,
+                       # FROM ${BASE_REGISTRY}/docker/library/python:3.12-slim (docs/delivery.md)
+                       "BASE_REGISTRY": cache("ecr-public", "public.ecr.aws"),
+                       "DOCKER_HUB_REGISTRY": cache("docker-hub", "docker.io")})
+
+    def _promote_project(self, args: DeliveryPipelineArgs) -> aws.codebuild.Project:
+        """Finds the digest the source environment released; may only read that one repository's image details."""
+        ctx, settings = args.ctx, args.settings
+        name = ctx.namer.name("pipeline", "cb", "promote")
+        # The role name is what the source repository's policy admits (registry.consumer_role_patterns).
+        role = service_role(
+            name, ctx.namer.name("pipeline", "role", "promote"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=True), *_log_statements(self.log_group_arn),
+             {"Sid": "ReadTheSourceEnvironmentsReleases", "Effect": "Allow", "Action": "ecr:DescribeImages",
+              "Resource": args.image_repository_arn}],
+            parent=self, description=f"CodeBuild finds the image {settings.promote_from} released",
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
+        )
+        return self._project(
+            name, args, role, privileged=False, buildspec=buildspecs.promote_spec(), log_stream="promote",
+            timeout=settings.promote_wait_minutes + 15,
+            variables={"SOURCE_ENVIRONMENT": settings.promote_from, "SOURCE_REGISTRY_ID": args.source_registry_id,
+                       "SOURCE_REPOSITORY_NAME": args.image_repository_name,
+                       "SOURCE_REPOSITORY_URI": args.image_repository_url, "CONTAINER_NAME": args.container_name,
+                       "WAIT_MINUTES": str(settings.promote_wait_minutes), "POLL_SECONDS": "60"})
+
+    def _verify_project(self, args: DeliveryPipelineArgs, service_arn: pulumi.Output[str]) -> aws.codebuild.Project:
+        """Checks the service is steady on the image; where the stack builds, tags it released-<commit>."""
+        ctx, building = args.ctx, not args.settings.promotes
+        name = ctx.namer.name("pipeline", "cb", "verify")
+        role = service_role(
+            name, ctx.namer.name("pipeline", "role", "verify"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=False), *_log_statements(self.log_group_arn),
+             {"Sid": "WatchTheWebService", "Effect": "Allow", "Action": "ecs:DescribeServices",
+              "Resource": service_arn},
+             _describe_task_definitions(),
+             *([{"Sid": "TagTheReleasedImage", "Effect": "Allow", "Resource": args.image_repository_arn,
+                 "Action": ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"]}] if building else [])],
+            parent=self, description="CodeBuild checks the deployment reached a steady state on the released image",
+            trust_conditions=self._trust, boundary=args.ctx.permissions_boundary,
+        )
+        return self._project(
+            name, args, role, privileged=False, buildspec=buildspecs.verify_spec(), log_stream="verify", timeout=75,
+            variables={"CLUSTER": args.cluster_arn, "SERVICE": args.service_name,
+                       "CONTAINER_NAME": args.container_name, "REPOSITORY_URI": args.image_repository_url,
+                       "REPOSITORY_NAME": args.image_repository_name, "MARK_RELEASED": str(building).lower()})
+
     def _project(self, resource_name: str, args: DeliveryPipelineArgs, role: ServiceRole, privileged: bool,
-                 buildspec: str, log_stream: str, variables: dict[str, pulumi.Input[str]]) -> aws.codebuild.Project:
+                 buildspec: str, log_stream: str, timeout: int,
+                 variables: dict[str, pulumi.Input[str]]) -> aws.codebuild.Project:
         return aws.codebuild.Project(
             resource_name,
             name=resource_name,
             service_role=role.arn,
             encryption_key=args.data_key_arn,
-            build_timeout=60 if privileged else 150,  # the migration waits up to 2 hours for its task
+            build_timeout=timeout,
             source=aws.codebuild.ProjectSourceArgs(type="CODEPIPELINE", buildspec=buildspec),
             artifacts=aws.codebuild.ProjectArtifactsArgs(type="CODEPIPELINE"),
             cache=aws.codebuild.ProjectCacheArgs(type="LOCAL", modes=["LOCAL_DOCKER_LAYER_CACHE"])
@@ -257,7 +348,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
             environment=aws.codebuild.ProjectEnvironmentArgs(
                 compute_type="BUILD_GENERAL1_SMALL", image=BUILD_IMAGE, type="LINUX_CONTAINER",
                 image_pull_credentials_type="CODEBUILD",
-                privileged_mode=privileged,  # the Docker daemon needs it; the migrate project does not
+                privileged_mode=privileged,  # the Docker daemon needs it; no other project does
                 environment_variables=[aws.codebuild.ProjectEnvironmentEnvironmentVariableArgs(
                     name=key, value=value, type="PLAINTEXT") for key, value in variables.items()]),
             logs_config=aws.codebuild.ProjectLogsConfigArgs(
@@ -267,39 +358,58 @@ class DeliveryPipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
 
-    def _stages(self, args: DeliveryPipelineArgs, build_project: pulumi.Input[str],
-                migrate_project: pulumi.Input[str], cluster_name: pulumi.Input[str]) -> list[Any]:
+    def _stages(self, args: DeliveryPipelineArgs, first_project: pulumi.Input[str],
+                cluster_name: pulumi.Input[str]) -> list[Any]:
         stage, action = aws.codepipeline.PipelineStageArgs, aws.codepipeline.PipelineStageActionArgs
+        settings, env = args.settings, args.ctx.namer.env
         source = stage(name="Source", actions=[action(
             name="Source", category="Source", owner="AWS", provider="CodeStarSourceConnection", version="1",
             namespace="SourceVariables", output_artifacts=["source"],
             configuration={"ConnectionArn": self.connection_arn, "FullRepositoryId": args.repository,
                            # The pipeline's V2 trigger (push to the branch) starts runs; with a trigger
                            # configured, the action's own change detection is off.
-                           "BranchName": args.settings.branch, "OutputArtifactFormat": "CODE_ZIP"})])
-        commit = json.dumps([{"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}])
-        build = stage(name="Build", actions=[action(
-            name="BuildImage", category="Build", owner="AWS", provider="CodeBuild", version="1",
-            input_artifacts=["source"], output_artifacts=["image"],
-            configuration={"ProjectName": build_project, "EnvironmentVariables": commit})])
+                           "BranchName": settings.branch, "OutputArtifactFormat": "CODE_ZIP"})])
+        commit = {"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}
+        if settings.promotes:
+            first = stage(name="Promote", actions=[action(
+                name="FindTheReleasedImage", category="Build", owner="AWS", provider="CodeBuild", version="1",
+                namespace="PromoteVariables", input_artifacts=["source"], output_artifacts=["image"],
+                configuration={"ProjectName": first_project, "EnvironmentVariables": json.dumps([
+                    commit, {"name": "IMAGE_DIGEST", "value": "#{variables.IMAGE_DIGEST}", "type": "PLAINTEXT"}])})])
+            question = (f"Migrate and deploy #{{PromoteVariables.IMAGE_URI}} (commit "
+                        f"#{{PromoteVariables.RELEASED_COMMIT}}, released in {settings.promote_from}) to {env}?")
+        else:
+            first = stage(name="Build", actions=[action(
+                name="BuildImage", category="Build", owner="AWS", provider="CodeBuild", version="1",
+                input_artifacts=["source"], output_artifacts=["image"],
+                configuration={"ProjectName": first_project, "EnvironmentVariables": json.dumps([commit])})])
+            question = f"Migrate and deploy commit #{{SourceVariables.CommitId}} of {args.repository} to {env}?"
         approval = stage(name="Approval", actions=[action(
             name="ApproveRelease", category="Approval", owner="AWS", provider="Manual", version="1",
-            configuration={"CustomData": f"Migrate and deploy commit #{{SourceVariables.CommitId}} of "
-                                         f"{args.repository} to {args.ctx.namer.env}?"})])
+            configuration={"CustomData": question})])
         migrate = stage(name="Migrate", actions=[action(
             name="MigrateDatabase", category="Build", owner="AWS", provider="CodeBuild", version="1",
-            input_artifacts=["image"], configuration={"ProjectName": migrate_project})])
+            input_artifacts=["image"], configuration={"ProjectName": self.migrate_project.name})])
         deploy = stage(name="Deploy", actions=[action(
             name="DeployService", category="Deploy", owner="AWS", provider="ECS", version="1",
             input_artifacts=["image"],
             configuration={"ClusterName": cluster_name, "ServiceName": args.service_name,
                            "FileName": "imagedefinitions.json"})])
-        return [source, build, *([approval] if args.settings.manual_approval else []), migrate, deploy]
+        verify = stage(name="Verify", actions=[action(
+            name="VerifyRelease", category="Build", owner="AWS", provider="CodeBuild", version="1",
+            input_artifacts=["image"],
+            configuration={"ProjectName": self.verify_project.name, "EnvironmentVariables": json.dumps([commit])})])
+        return [source, first, *([approval] if settings.manual_approval else []), migrate, deploy, verify]
 
 
 def _log_statements(log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
     return [{"Sid": "WriteBuildLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": log_stream_arns(log_group_arn)}]
+
+
+def _describe_task_definitions() -> dict[str, Any]:
+    # DescribeTaskDefinition supports no resource-level permission (Service Authorization Reference, Amazon ECS).
+    return {"Sid": "ReadTaskDefinitions", "Effect": "Allow", "Action": "ecs:DescribeTaskDefinition", "Resource": "*"}
 
 
 def _pass_roles(role_arns: list[pulumi.Input[str]]) -> dict[str, Any]:

@@ -82,12 +82,23 @@ def log_stream_arns(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 
 
 def ecr_pull_statements(repository_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
-    """Pull images from exactly one repository (the token call has no resource-level permission)."""
+    """Pull images from exactly one repository (the token call has no resource-level permission).
+
+    The repository may be another account's (a promoting stack runs the images its source stack built):
+    then its KMS key must let this role decrypt, in the key policy and here. Decrypt is allowed only
+    through ECR and only for this repository's layers (ECR's encryption context `aws:ecr:arn`, ECR user
+    guide "Encryption at rest"); in the same account it adds nothing beyond what ECR already does.
+    """
+    arn = pulumi.Output.from_input(repository_arn)
     return [
         {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {"Sid": "PullTheAppImage", "Effect": "Allow",
          "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
          "Resource": repository_arn},
+        {"Sid": "DecryptTheAppImageThroughEcr", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": arn.apply(lambda a: "arn:{1}:kms:{3}:{4}:key/*".format(*a.split(":"))),
+         "Condition": {"StringEquals": {"kms:ViaService": arn.apply(lambda a: f"ecr.{a.split(':')[3]}.amazonaws.com"),
+                                        "kms:EncryptionContext:aws:ecr:arn": repository_arn}}},
     ]
 
 

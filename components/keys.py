@@ -7,7 +7,7 @@ so data can only be decrypted by IAM principals of this account that are granted
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -20,6 +20,8 @@ from components.settings import KeySettings
 class KeysArgs:
     ctx: StackContext
     settings: KeySettings
+    # Other accounts that decrypt data-key data through a service (registry.consumer_key_statements).
+    data_key_statements: list[dict] = field(default_factory=list)
     log_delivery: bool = False  # vended logs to S3 (flow logs): the telemetry key admits delivery.logs
 
 
@@ -94,7 +96,7 @@ class Keys(pulumi.ComponentResource):
         super().__init__("django-platform:keys:Keys", name, None, opts)
         ctx = args.ctx
         self.data_key = self._key(ctx, args.settings, "data", "Data at rest: RDS, ElastiCache, S3, ECR, secrets",
-                                  [])
+                                  args.data_key_statements)
         self.telemetry_key = self._key(ctx, args.settings, "telemetry",
                                        "Telemetry: CloudWatch Logs, SNS topics, SQS queues",
                                        [*telemetry_service_statements(ctx),

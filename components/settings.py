@@ -242,10 +242,42 @@ class LoadBalancerSettings:
                         f"less than load_balancer.health_check_interval ({self.health_check_interval})")
 
 
+ACCOUNT_ID = re.compile(r"\d{12}")
+# ECR pull through cache secrets must be named ecr-pullthroughcache/... in this account and Region (ECR user
+# guide, "Creating a pull through cache rule"): the full ARN, with the 6-character suffix Secrets Manager adds.
+is_cache_credential = matches(r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/"
+                              r"[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}",
+                              "empty, or the full ARN of a Secrets Manager secret named ecr-pullthroughcache/...")
+
+
+def _environments_to_accounts(value: Mapping[str, str]) -> str | None:
+    bad = {env: account for env, account in value.items()
+           if env not in ENVIRONMENTS or not ACCOUNT_ID.fullmatch(account)}
+    return (f"a map of environment ({', '.join(ENVIRONMENTS)}) to its 12-digit AWS account id; "
+            f"{sorted(bad)} are not") if bad else None
+
+
 @dataclass(frozen=True)
 class RegistrySettings:
-    keep_release_images: int = setting(20, "Release images (tagged) to keep, as the seed does.", between(1, 1000))
+    keep_release_images: int = setting(20, "Released images (tag released-<commit>) to keep; other environments "
+                                           "run them, so they outlive every other build.", between(1, 1000))
+    keep_build_images: int = setting(20, "Built images never released (failed migration or deployment) to keep.",
+                                     between(1, 1000))
     untagged_expiry_days: int = setting(7, "Days before untagged images expire.", between(1, 365))
+    # --- build once, promote everywhere (docs/delivery.md) ---
+    promote_to: dict[str, str] = setting({}, "Environments in other AWS accounts that deploy this repository's "
+                                             "images (environment -> account id): the repository policy and the "
+                                             "data key let exactly their execution and promote roles pull.",
+                                         _environments_to_accounts)
+    pull_through_cache: bool = setting(True, "ECR pull through cache rule for ECR Public, so builds pull base images "
+                                             "from this registry (<registry>/<system>-<env>-ecr-public/...).")
+    docker_hub_credential_arn: str = setting("", "Secrets Manager secret (ecr-pullthroughcache/..., keys username and "
+                                                 "accessToken) for a Docker Hub pull through cache rule; empty: none.",
+                                             is_cache_credential)
+
+    def problems(self, ctx: _Context) -> None:
+        if ctx.env in self.promote_to:
+            ctx.problem("registry.promote_to", sorted(self.promote_to), f"environments other than this one ({ctx.env})")
 
 
 def _no_secret_names(env: Mapping[str, str]) -> str | None:
@@ -306,8 +338,8 @@ class ServiceSettings:
     max_percent: int = setting(200, "Deployment maximum percent.", between(100, 400))
     exec: bool = setting(PerEnv(True, False), "ECS Exec (shell into tasks) with encrypted session logs.")
     spot: bool = setting(PerEnv(True, False), "Run on Fargate Spot (dev cost saver; tasks may be interrupted).")
-    pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the tag the pipeline released last "
-                                                    "(SSM `/{system}/{env}/release/image-tag`); false: "
+    pipeline_owns_deployments: bool = setting(True, "`pulumi up` deploys the image the pipeline released last, by "
+                                                    "digest (SSM `/{system}/{env}/release/image-tag`); false: "
                                                     "service.image_tag.")
     # Deploy safety (docs/deploy-safety.md): a rollout ECS rolls back fails `pulumi up`.
     wait_for_steady_state: bool = setting(True, "`pulumi up` waits for each deployment of the service and fails "
@@ -546,10 +578,30 @@ class PipelineSettings:
     migrate_command: list[str] = setting(["python", "manage.py", "migrate", "--noinput"],
                                          "One-off task run with the new image before the service is updated; "
                                          "a non-zero exit stops the pipeline.")
+    # --- build once, promote everywhere (docs/delivery.md) ---
+    promote_from: str = setting(PerEnv("", "dev"), "The environment that builds (its stack owns the repository) "
+                                                   "whose released images this stack deploys, never building; "
+                                                   "empty: this stack builds them.",
+                                matches(rf"|{'|'.join(ENVIRONMENTS)}",
+                                        f"empty (this stack builds) or one of {', '.join(ENVIRONMENTS)}"))
+    promote_from_account: str = setting("", "AWS account of promote_from's stack; empty: this account.",
+                                        matches(r"|\d{12}", "empty or a 12-digit AWS account id"))
+    promote_wait_minutes: int = setting(90, "Minutes the Promote stage waits for promote_from to release the "
+                                            "commit before it fails.", between(0, 480))
+
+    @property
+    def promotes(self) -> bool:
+        return bool(self.promote_from)
 
     def problems(self, ctx: _Context) -> None:
         if not self.migrate_command:
             ctx.problem("pipeline.migrate_command", self.migrate_command, "a non-empty list of strings")
+        if self.promote_from and self.promote_from == ctx.env:
+            ctx.problem("pipeline.promote_from", self.promote_from,
+                        f"an environment other than this one ({ctx.env}), or empty to build here")
+        if self.promote_from_account and not self.promote_from:
+            ctx.problem("pipeline.promote_from_account", self.promote_from_account,
+                        "empty while pipeline.promote_from is empty (this stack builds)")
 
 
 @dataclass(frozen=True)

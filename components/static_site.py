@@ -24,9 +24,9 @@ What CloudFront needs, and where:
 - The key policy and the bucket policy name the distribution, which needs the bucket: both are separate
   resources created after it (aws.kms.KeyPolicy, aws.s3.BucketPolicy).
 - Caching: the managed CachingOptimized policy honours the origin's Cache-Control (1 s to 1 year).
-  The pipeline uploads Django's content-hashed files with `max-age=31536000, immutable` and the rest
-  with a short max-age (components/buildspecs.py), and never deletes: pages rendered by a task still
-  on the previous image (during a rollout or after a rollback) keep finding their files.
+  `PUBLISH_SCRIPT` uploads Django's content-hashed files with `max-age=31536000, immutable` and the rest
+  with a short max-age, and never deletes: pages rendered by a task still on the previous image (during
+  a rollout or after a rollback) keep finding their files.
 """
 
 from __future__ import annotations
@@ -49,6 +49,36 @@ ORIGIN_ID = "static-files"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CORS_AND_SECURITY_HEADERS = "e61eb60c-9c35-4d20-a928-2b84e02af89c"
 VIEWER_TLS_POLICY = "TLSv1.2_2021"
+
+
+# Django's ManifestStaticFilesStorage names each file `name.<12 hex digits>.ext`: those never change, so they
+# are cached for a year; everything else (the unhashed copies, the manifest) for five minutes. The AWS
+# CLI's --exclude/--include take fnmatch patterns ("Use of Exclude and Include Filters", `aws s3`
+# reference). No --delete: tasks still on the previous image (a rollout, a rollback) keep their files.
+HASHED_STATIC_FILE = "*." + "[0-9a-f]" * 12 + ".*"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT_LIVED = "public, max-age=300"
+# The publish step for a pipeline stage that has Docker, IMAGE_URI (the released image), STATIC_BUCKET
+# (StaticSite.bucket_name, empty without a CDN) and STATIC_ROOT (static.image_root); its role needs
+# `publisher_statements`. Not wired into components/buildspecs.py since the build-once/promote rewrite
+# (docs/static-media-workers.md, "Known gaps").
+PUBLISH_SCRIPT = f"""set -euo pipefail
+if [ -z "${{STATIC_BUCKET:-}}" ]; then
+  echo "static.cdn is off: the web tasks serve the static files"
+else
+  CONTAINER=$(docker create "$IMAGE_URI")
+  mkdir -p collected-static
+  docker cp "$CONTAINER:$STATIC_ROOT/." collected-static/
+  docker rm "$CONTAINER" >/dev/null
+  if [ -z "$(ls -A collected-static)" ]; then
+    echo "$STATIC_ROOT is empty in $IMAGE_URI: the Dockerfile must run collectstatic"; exit 1
+  fi
+  aws s3 sync collected-static/ "s3://$STATIC_BUCKET/static/" --exclude '{HASHED_STATIC_FILE}' \\
+    --cache-control '{SHORT_LIVED}'
+  aws s3 sync collected-static/ "s3://$STATIC_BUCKET/static/" --exclude '*' --include '{HASHED_STATIC_FILE}' \\
+    --cache-control '{IMMUTABLE}'
+  echo "Published the static files of $IMAGE_URI to s3://$STATIC_BUCKET/static/"
+fi"""
 
 
 def publisher_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str]) -> list[dict[str, Any]]:

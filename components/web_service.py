@@ -90,6 +90,7 @@ class WebServiceArgs:
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # non-secret, added to settings'
     task_role_statements: Sequence[dict] = ()  # what the app itself may do in AWS (S3 media, SES, ...)
     deployment_alarm_names: Sequence[pulumi.Input[str]] = ()  # roll a deployment back when one fires
+    image: pulumi.Input[str] | None = None  # Release.image (repository@sha256:...): replaces repository_url:image_tag
     # The image exists (Release.released): `pulumi up` waits for a steady state and the alarms watch deployments.
     image_released: pulumi.Input[bool] = True
 
@@ -236,7 +237,8 @@ class WebService(pulumi.ComponentResource):
             volumes.update(EXEC_AGENT_VOLUMES)
         container = {
             "name": CONTAINER_NAME,
-            "image": pulumi.Output.concat(args.repository_url, ":", args.image_tag),
+            "image": args.image if args.image is not None else pulumi.Output.concat(args.repository_url, ":",
+                                                                                      args.image_tag),
             "essential": True,
             "command": settings.command,
             "user": settings.user,

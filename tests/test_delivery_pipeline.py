@@ -1,12 +1,10 @@
-"""DeliveryPipeline: stages, artifact store, CodeBuild projects, least-privilege roles, buildspecs that work."""
+"""DeliveryPipeline: stages of the stack that builds and of the stack that promotes, artifact store,
+CodeBuild projects, least-privilege roles. The buildspecs themselves run in tests/test_buildspecs.py,
+the two stacks together in tests/test_promotion.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,38 +21,53 @@ PROJECT = "aws:codebuild/project:Project"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 BUCKET = "aws:s3/bucket:Bucket"
 
-CLUSTER = arn("ecs", "cluster/django-prod-ecs")
-SERVICE_ARN = arn("ecs", "service/django-prod-ecs/django-prod-web-svc")
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+DEV_REPOSITORY_URL = f"{REGISTRY}/django-dev-app-ecr"  # the only application repository: dev builds, prod promotes
+DEV_REPOSITORY_ARN = arn("ecr", "repository/django-dev-app-ecr")
 DATA_KEY = arn("kms", "key/data")
 TELEMETRY_KEY = arn("kms", "key/telemetry")
-REPOSITORY_URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/django-prod-app-ecr"
-REPOSITORY_ARN = arn("ecr", "repository/django-prod-app-ecr")
-WEB_ROLES = ["arn:aws:iam::123456789012:role/django-prod-web-exec-role",
-             "arn:aws:iam::123456789012:role/django-prod-web-task-role"]
-JOB_ROLES = ["arn:aws:iam::123456789012:role/django-prod-job-a-exec-role",
-             "arn:aws:iam::123456789012:role/django-prod-job-a-task-role"]
-RELEASE_PARAMETER = "/django/prod/release/image-tag"
-RELEASE_PARAMETER_ARN = arn("ssm", "parameter/django/prod/release/image-tag")
 EXISTING_CONNECTION = arn("codestar-connections", "connection/0a1b2c3d-0000-4000-8000-123456789abc")
 
 
+def names(env: str) -> dict[str, str]:
+    return {"cluster": arn("ecs", f"cluster/django-{env}-ecs"), "service": f"django-{env}-web-svc",
+            "service_arn": arn("ecs", f"service/django-{env}-ecs/django-{env}-web-svc"),
+            "family": f"django-{env}-web-task", "job_family": f"django-{env}-job-a-task",
+            "parameter": f"/django/{env}/release/image-tag",
+            "parameter_arn": arn("ssm", f"parameter/django/{env}/release/image-tag")}
+
+
+def web_roles(env: str) -> list[str]:
+    return [f"arn:aws:iam::123456789012:role/django-{env}-web-{kind}-role" for kind in ("execution", "task")]
+
+
+def job_roles(env: str) -> list[str]:
+    return [f"arn:aws:iam::123456789012:role/django-{env}-job-a-{kind}-role" for kind in ("exec", "task")]
+
+
 def build(env: str = "prod", **pipeline: str) -> Graph:
+    """The component as __main__.py wires it: dev with its repository and pull through cache, prod with dev's."""
     settings = load({"repository": "example-org/django-app", "pipeline": pipeline,
                      "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"},
                      "monitoring": {"alarm_emails": ["ops@example.com"]}}, env)  # stg/prod need a subscriber
+    n = names(env)
+    promotes = settings.pipeline.promotes
 
     def program() -> DeliveryPipeline:
         return DeliveryPipeline("pipeline", DeliveryPipelineArgs(
             ctx=context(env), settings=settings.pipeline, repository=settings.repository,
             data_key_arn=output(DATA_KEY), telemetry_key_arn=output(TELEMETRY_KEY),
-            image_repository_url=output(REPOSITORY_URL), image_repository_arn=output(REPOSITORY_ARN),
-            image_repository_name=output("django-prod-app-ecr"), cluster_arn=output(CLUSTER),
-            service_name=output("django-prod-web-svc"), task_definition_family=output("django-prod-web-task"),
-            container_name="django", task_role_arns=[output(r) for r in WEB_ROLES],
+            image_repository_url=output(DEV_REPOSITORY_URL), image_repository_arn=output(DEV_REPOSITORY_ARN),
+            image_repository_name=output("django-dev-app-ecr"), cluster_arn=output(n["cluster"]),
+            service_name=output(n["service"]), task_definition_family=output(n["family"]),
+            container_name="django", task_role_arns=[output(r) for r in web_roles(env)],
             subnet_ids=[output("subnet-a"), output("subnet-b")], security_group_id=output("sg-batch"),
-            job_task_definition_families=[output("django-prod-job-a-task")],
-            job_role_arns=[output(r) for r in JOB_ROLES], release_parameter_name=output(RELEASE_PARAMETER),
-            release_parameter_arn=output(RELEASE_PARAMETER_ARN)))
+            job_task_definition_families=[output(n["job_family"])],
+            job_role_arns=[output(r) for r in job_roles(env)], release_parameter_name=output(n["parameter"]),
+            release_parameter_arn=output(n["parameter_arn"]),
+            source_registry_id=settings.pipeline.promote_from_account or "123456789012",
+            cache_prefixes={} if promotes else {"ecr-public": "django-dev-ecr-public"},
+            cache_registry="" if promotes else output(REGISTRY)))
 
     return run_component(program, env)
 
@@ -79,6 +92,10 @@ def action(graph: Graph, stage: str) -> dict[str, Any]:
     return only
 
 
+def project(graph: Graph, purpose: str) -> dict[str, Any]:
+    return graph.one(PROJECT, f"*-pipeline-{purpose}-cb").inputs
+
+
 def variables(graph: Graph, purpose: str) -> dict[str, str]:
     return {v["name"]: v["value"] for v in project(graph, purpose)["environment"]["environmentVariables"]}
 
@@ -87,26 +104,44 @@ def policy(graph: Graph, role_glob: str) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in statements(graph.one(ROLE_POLICY, role_glob))}
 
 
-def project(graph: Graph, purpose: str) -> dict[str, Any]:
-    return graph.one(PROJECT, f"*-pipeline-{purpose}-cb").inputs
+def _actions(statement: dict[str, Any]) -> list[str]:
+    found = statement["Action"]
+    return found if isinstance(found, list) else [found]
 
 
 # --- pipeline shape ------------------------------------------------------------------------------------
 
 
-def test_stage_order_with_approval_in_prod_and_without_in_dev(pipeline_prod: Graph, pipeline_dev: Graph):
-    assert [s["name"] for s in stages(pipeline_prod)] == ["Source", "Build", "Approval", "Migrate", "Deploy"]
-    assert [s["name"] for s in stages(pipeline_dev)] == ["Source", "Build", "Migrate", "Deploy"]
+def test_dev_builds_migrates_deploys_and_verifies(pipeline_dev: Graph):
+    assert [s["name"] for s in stages(pipeline_dev)] == ["Source", "Build", "Migrate", "Deploy", "Verify"]
+    assert sorted(p.name for p in pipeline_dev.of_type(PROJECT)) == [
+        "django-dev-pipeline-build-cb", "django-dev-pipeline-migrate-cb", "django-dev-pipeline-verify-cb"]
+    assert "variables" not in pipeline_dev.one(PIPELINE).inputs  # nothing to promote by hand
+
+
+def test_prod_never_builds_it_promotes_then_waits_for_approval(pipeline_prod: Graph):
+    assert [s["name"] for s in stages(pipeline_prod)] == ["Source", "Promote", "Approval", "Migrate", "Deploy",
+                                                          "Verify"]
+    assert sorted(p.name for p in pipeline_prod.of_type(PROJECT)) == [
+        "django-prod-pipeline-migrate-cb", "django-prod-pipeline-promote-cb", "django-prod-pipeline-verify-cb"]
+    # No Docker daemon anywhere in prod: nothing there could build an image.
+    assert not [p.name for p in pipeline_prod.of_type(PROJECT) if p.inputs["environment"]["privilegedMode"]]
     assert action(pipeline_prod, "Approval")["provider"] == "Manual"
 
 
 def test_manual_approval_follows_the_setting():
     assert "Approval" in [s["name"] for s in stages(build("dev", manual_approval="true"))]
+    assert "Approval" not in [s["name"] for s in stages(build("prod", manual_approval="false"))]
+
+
+def test_a_production_stack_may_still_build_when_promote_from_is_empty():
+    graph = build("prod", promote_from="")
+    assert [s["name"] for s in stages(graph)][:3] == ["Source", "Build", "Approval"]
 
 
 def test_pipeline_is_v2_with_an_encrypted_artifact_store_and_a_branch_trigger(pipeline_prod: Graph):
     pipeline = pipeline_prod.one(PIPELINE).inputs
-    assert pipeline["pipelineType"] == "V2"
+    assert pipeline["pipelineType"] == "V2" and pipeline["executionMode"] == "QUEUED"
     bucket = pipeline_prod.one(BUCKET)
     assert pipeline["artifactStores"] == [{"location": bucket.outputs["bucket"], "type": "S3",
                                            "encryptionKey": {"id": DATA_KEY, "type": "KMS"}}]
@@ -134,17 +169,42 @@ def test_an_existing_connection_is_used_instead_of_creating_one():
     assert policy(graph, "*-delivery-cp")["UseTheGitHubConnection"]["Resource"] == EXISTING_CONNECTION
 
 
-def test_build_tags_with_the_commit_migrate_and_deploy_use_its_image_definitions(pipeline_prod: Graph):
-    build_action = action(pipeline_prod, "Build")
-    assert json.loads(build_action["configuration"]["EnvironmentVariables"]) == [
-        {"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}]
+COMMIT = {"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}
+
+
+def test_dev_builds_the_commit_and_every_later_stage_uses_its_image_definitions(pipeline_dev: Graph):
+    build_action = action(pipeline_dev, "Build")
+    assert json.loads(build_action["configuration"]["EnvironmentVariables"]) == [COMMIT]
     assert build_action["outputArtifacts"] == ["image"]
-    assert action(pipeline_prod, "Migrate")["inputArtifacts"] == ["image"]
-    assert action(pipeline_prod, "Migrate")["configuration"]["ProjectName"] == "django-prod-pipeline-migrate-cb"
-    deploy = action(pipeline_prod, "Deploy")
+    for stage in ("Migrate", "Deploy", "Verify"):
+        assert action(pipeline_dev, stage)["inputArtifacts"] == ["image"], stage
+    assert action(pipeline_dev, "Migrate")["configuration"]["ProjectName"] == "django-dev-pipeline-migrate-cb"
+    deploy = action(pipeline_dev, "Deploy")
     assert (deploy["category"], deploy["provider"]) == ("Deploy", "ECS")
-    assert deploy["configuration"] == {"ClusterName": "django-prod-ecs", "ServiceName": "django-prod-web-svc",
+    assert deploy["configuration"] == {"ClusterName": "django-dev-ecs", "ServiceName": "django-dev-web-svc",
                                        "FileName": "imagedefinitions.json"}
+    verify = action(pipeline_dev, "Verify")
+    assert verify["configuration"]["ProjectName"] == "django-dev-pipeline-verify-cb"
+    assert json.loads(verify["configuration"]["EnvironmentVariables"]) == [COMMIT]  # the released-<commit> tag
+
+
+def test_prod_promotes_the_commit_or_a_digest_given_by_hand(pipeline_prod: Graph):
+    promote = action(pipeline_prod, "Promote")
+    assert promote["namespace"] == "PromoteVariables" and promote["outputArtifacts"] == ["image"]
+    assert json.loads(promote["configuration"]["EnvironmentVariables"]) == [
+        COMMIT, {"name": "IMAGE_DIGEST", "value": "#{variables.IMAGE_DIGEST}", "type": "PLAINTEXT"}]
+    (variable,) = pipeline_prod.one(PIPELINE).inputs["variables"]
+    assert variable["name"] == "IMAGE_DIGEST" and variable["defaultValue"] == buildspecs.FROM_COMMIT
+    for stage in ("Migrate", "Deploy", "Verify"):
+        assert action(pipeline_prod, stage)["inputArtifacts"] == ["image"], stage
+
+
+def test_the_prod_approver_sees_the_digest_and_commit_dev_released(pipeline_prod: Graph):
+    question = action(pipeline_prod, "Approval")["configuration"]["CustomData"]
+    assert question == ("Migrate and deploy #{PromoteVariables.IMAGE_URI} (commit #{PromoteVariables.RELEASED_COMMIT}, "
+                        "released in dev) to prod?")
+    # The variables the question names are the ones the promote buildspec exports.
+    assert yaml.safe_load(buildspecs.promote_spec())["env"]["exported-variables"] == ["IMAGE_URI", "RELEASED_COMMIT"]
 
 
 # --- artifact bucket ---------------------------------------------------------------------------------------
@@ -171,286 +231,181 @@ def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only(pipelin
 # --- CodeBuild projects -------------------------------------------------------------------------------------
 
 
-def test_build_project_is_privileged_encrypted_and_logs_to_the_encrypted_group(pipeline_prod: Graph):
-    build_project = project(pipeline_prod, "build")
+def test_build_project_is_privileged_encrypted_and_pulls_base_images_through_the_cache(pipeline_dev: Graph):
+    build_project = project(pipeline_dev, "build")
     assert build_project["environment"]["privilegedMode"] is True
     assert build_project["encryptionKey"] == DATA_KEY
-    log_group = pipeline_prod.one("aws:cloudwatch/logGroup:LogGroup").inputs
-    assert log_group["kmsKeyId"] == TELEMETRY_KEY and log_group["retentionInDays"] == 365
+    log_group = pipeline_dev.one("aws:cloudwatch/logGroup:LogGroup").inputs
+    assert log_group["kmsKeyId"] == TELEMETRY_KEY
     assert build_project["logsConfig"]["cloudwatchLogs"] == {"status": "ENABLED", "groupName": log_group["name"],
                                                              "streamName": "build"}
-    variables = {v["name"]: v["value"] for v in build_project["environment"]["environmentVariables"]}
-    assert variables == {"REPOSITORY_URI": REPOSITORY_URL, "REPOSITORY_NAME": "django-prod-app-ecr",
-                         "CONTAINER_NAME": "django", "STATIC_BUCKET": "", "STATIC_ROOT": "/app/staticfiles"}
+    assert variables(pipeline_dev, "build") == {
+        "REPOSITORY_URI": DEV_REPOSITORY_URL, "REPOSITORY_NAME": "django-dev-app-ecr", "CONTAINER_NAME": "django",
+        "BASE_REGISTRY": f"{REGISTRY}/django-dev-ecr-public",  # FROM ${BASE_REGISTRY}/docker/library/python:...
+        "DOCKER_HUB_REGISTRY": "docker.io"}  # no Docker Hub credential: no cache rule for it
     assert build_project["source"] == {"type": "CODEPIPELINE", "buildspec": buildspecs.build_spec()}
+
+
+def test_promote_project_reads_the_source_repository_and_waits_as_configured():
+    graph = build("prod", promote_from_account="111111111111", promote_wait_minutes="30")
+    promote = project(graph, "promote")
+    assert promote["environment"]["privilegedMode"] is False
+    assert promote["buildTimeout"] == 45  # the wait plus a margin: CodeBuild stops the build, not the script
+    assert variables(graph, "promote") == {
+        "SOURCE_ENVIRONMENT": "dev", "SOURCE_REGISTRY_ID": "111111111111",
+        "SOURCE_REPOSITORY_NAME": "django-dev-app-ecr", "SOURCE_REPOSITORY_URI": DEV_REPOSITORY_URL,
+        "CONTAINER_NAME": "django", "WAIT_MINUTES": "30", "POLL_SECONDS": "60"}
+    assert promote["source"] == {"type": "CODEPIPELINE", "buildspec": buildspecs.promote_spec()}
 
 
 def test_migrate_project_is_not_privileged_and_gets_the_service_network_settings(pipeline_prod: Graph):
     migrate = project(pipeline_prod, "migrate")
     assert migrate["environment"]["privilegedMode"] is False
     assert migrate["encryptionKey"] == DATA_KEY
-    variables = {v["name"]: v["value"] for v in migrate["environment"]["environmentVariables"]}
-    assert variables == {"CLUSTER": CLUSTER, "SERVICE": "django-prod-web-svc", "CONTAINER_NAME": "django",
-                         "REPOSITORY_URI": REPOSITORY_URL, "SUBNETS": "subnet-a,subnet-b",
-                         "SECURITY_GROUP": "sg-batch",
-                         "MIGRATE_COMMAND": '["python", "manage.py", "migrate", "--noinput"]',
-                         "JOB_FAMILIES": "django-prod-job-a-task", "RELEASE_PARAMETER": RELEASE_PARAMETER}
+    n = names("prod")
+    assert variables(pipeline_prod, "migrate") == {
+        "CLUSTER": n["cluster"], "SERVICE": n["service"], "CONTAINER_NAME": "django",
+        "REPOSITORY_URI": DEV_REPOSITORY_URL, "SUBNETS": "subnet-a,subnet-b", "SECURITY_GROUP": "sg-batch",
+        "MIGRATE_COMMAND": '["python", "manage.py", "migrate", "--noinput"]',
+        "JOB_FAMILIES": n["job_family"], "RELEASE_PARAMETER": n["parameter"]}
 
 
 def test_migrate_command_comes_from_settings():
-    migrate = project(build("dev", migrate_command='["python", "manage.py", "migrate", "--database", "main"]'),
-                      "migrate")
-    variables = {v["name"]: v["value"] for v in migrate["environment"]["environmentVariables"]}
-    assert json.loads(variables["MIGRATE_COMMAND"]) == ["python", "manage.py", "migrate", "--database", "main"]
+    graph = build("dev", migrate_command='["python", "manage.py", "migrate", "--database", "main"]')
+    assert json.loads(variables(graph, "migrate")["MIGRATE_COMMAND"]) == [
+        "python", "manage.py", "migrate", "--database", "main"]
+
+
+def test_verify_marks_releases_only_where_the_stack_builds(pipeline_dev: Graph, pipeline_prod: Graph):
+    assert variables(pipeline_dev, "verify")["MARK_RELEASED"] == "true"
+    assert variables(pipeline_prod, "verify")["MARK_RELEASED"] == "false"
+    assert project(pipeline_dev, "verify")["source"]["buildspec"] == buildspecs.verify_spec()
 
 
 # --- least privilege ------------------------------------------------------------------------------------------
 
 
-def test_build_role_pushes_to_exactly_the_repository(pipeline_prod: Graph):
-    found = policy(pipeline_prod, "*-pipeline-build-cb")
-    assert found["PushTheAppImage"]["Resource"] == REPOSITORY_ARN
+def test_build_role_pushes_to_exactly_the_repository_and_fills_only_its_own_cache(pipeline_dev: Graph):
+    found = policy(pipeline_dev, "*-pipeline-build-cb")
+    assert found["PushTheAppImage"]["Resource"] == DEV_REPOSITORY_ARN
     assert "ecr:PutImage" in found["PushTheAppImage"]["Action"]
     assert found["EcrLogin"] == {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
                                  "Resource": "*"}
+    cache = found["PullBaseImagesThroughTheCache"]
+    assert cache["Resource"] == [arn("ecr", "repository/django-dev-ecr-public/*")]
+    assert {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchGetImage"} <= set(cache["Action"])
     assert not any(a.startswith(("ecs:", "ssm:")) for s in found.values() for a in _actions(s))
     assert found["ArtifactEncryption"]["Resource"] == DATA_KEY
 
 
-def test_migrate_role_runs_only_the_service_family_on_its_cluster_and_passes_only_task_roles(pipeline_prod: Graph):
+def test_promote_role_may_only_read_the_source_repositorys_image_details():
+    graph = build("prod", promote_from_account="111111111111")
+    role = graph.one("aws:iam/role:Role", "*-pipeline-promote-cb")
+    assert role.inputs["name"] == "django-prod-pipeline-promote-role"  # the name dev's repository policy admits
+    found = policy(graph, "*-pipeline-promote-cb")
+    assert found["ReadTheSourceEnvironmentsReleases"] == {
+        "Sid": "ReadTheSourceEnvironmentsReleases", "Effect": "Allow", "Action": "ecr:DescribeImages",
+        "Resource": DEV_REPOSITORY_ARN}
+    ecr = [a for s in found.values() for a in _actions(s) if a.startswith(("ecr:", "ecs:", "ssm:"))]
+    assert ecr == ["ecr:DescribeImages"]  # no push, no deploy, no release
+
+
+def test_migrate_role_registers_only_the_service_and_job_families(pipeline_prod: Graph):
     found = policy(pipeline_prod, "*-pipeline-migrate-cb")
+    assert found["RegisterRevisionsWithTheNewImage"]["Action"] == "ecs:RegisterTaskDefinition"
+    assert found["RegisterRevisionsWithTheNewImage"]["Resource"] == [
+        arn("ecs", "task-definition/django-prod-web-task:*"), arn("ecs", "task-definition/django-prod-job-a-task:*")]
     assert found["RunTheMigrationOnThisCluster"]["Resource"] == arn("ecs", "task-definition/django-prod-web-task:*")
-    assert found["RunTheMigrationOnThisCluster"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
-    assert found["ReadTheServicesTaskDefinition"]["Resource"] == SERVICE_ARN
+    assert found["RunTheMigrationOnThisCluster"]["Condition"] == {
+        "ArnEquals": {"ecs:cluster": names("prod")["cluster"]}}
+    assert found["ReadTheServicesTaskDefinition"]["Resource"] == names("prod")["service_arn"]
     assert found["WatchTheMigrationTask"]["Resource"] == arn("ecs", "task/django-prod-ecs/*")
-    assert sorted(found["PassOnlyTheTaskRoles"]["Resource"]) == sorted(WEB_ROLES + JOB_ROLES)
+    assert sorted(found["PassOnlyTheTaskRoles"]["Resource"]) == sorted(web_roles("prod") + job_roles("prod"))
     assert found["PassOnlyTheTaskRoles"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert "s3:PutObject" not in found["PipelineArtifacts"]["Action"]  # it only reads imagedefinitions.json
-    assert found["ReleaseTheMigratedTag"] == {"Sid": "ReleaseTheMigratedTag", "Effect": "Allow",
-                                              "Action": "ssm:PutParameter", "Resource": RELEASE_PARAMETER_ARN}
-    wildcard = {sid for sid, s in found.items() if s["Resource"] == "*"}
-    assert wildcard == {"RegisterRevisionsWithTheNewImage"}  # no resource-level permissions exist for these
-    assert set(found["RegisterRevisionsWithTheNewImage"]["Action"]) == {"ecs:DescribeTaskDefinition",
-                                                                        "ecs:RegisterTaskDefinition"}
+    assert found["ReleaseTheMigratedImage"] == {
+        "Sid": "ReleaseTheMigratedImage", "Effect": "Allow", "Action": "ssm:PutParameter",
+        "Resource": names("prod")["parameter_arn"]}
+    # DescribeTaskDefinition has no resource-level permission (Service Authorization Reference): the only "*".
+    wildcard = {sid: s["Action"] for sid, s in found.items() if s["Resource"] == "*"}
+    assert wildcard == {"ReadTaskDefinitions": "ecs:DescribeTaskDefinition"}
 
 
-def test_pipeline_role_is_scoped_to_the_connection_projects_bucket_key_and_service(pipeline_prod: Graph):
+def test_verify_role_reads_the_service_and_tags_only_in_the_stack_that_builds(pipeline_dev: Graph,
+                                                                             pipeline_prod: Graph):
+    dev, prod = policy(pipeline_dev, "*-pipeline-verify-cb"), policy(pipeline_prod, "*-pipeline-verify-cb")
+    assert dev["WatchTheWebService"]["Resource"] == names("dev")["service_arn"]
+    assert dev["TagTheReleasedImage"]["Resource"] == DEV_REPOSITORY_ARN
+    assert set(dev["TagTheReleasedImage"]["Action"]) == {"ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage"}
+    assert "TagTheReleasedImage" not in prod  # prod never writes to dev's repository
+    assert not [a for s in prod.values() for a in _actions(s) if a.startswith("ecr:")]
+
+
+def test_pipeline_role_is_scoped_to_the_connection_projects_bucket_key_family_and_cluster(pipeline_prod: Graph):
     found = policy(pipeline_prod, "*-delivery-cp")
     assert found["UseTheGitHubConnection"]["Resource"] == pipeline_prod.one(
         "aws:codeconnections/connection:Connection").outputs["arn"]
-    assert sorted(found["RunTheTwoBuildProjects"]["Resource"]) == sorted(
+    assert sorted(found["RunTheBuildProjects"]["Resource"]) == sorted(
         r.outputs["arn"] for r in pipeline_prod.of_type(PROJECT))
-    assert found["DeployTheWebService"]["Resource"] == SERVICE_ARN
+    assert found["DeployTheWebService"]["Resource"] == names("prod")["service_arn"]
+    assert found["RegisterTheDeployedRevision"]["Resource"] == arn("ecs", "task-definition/django-prod-web-task:*")
+    assert found["FollowTheDeploymentsTasks"]["Resource"] == arn("ecs", "task/django-prod-ecs/*")
+    assert found["ListTheClustersTasks"]["Condition"] == {"ArnEquals": {"ecs:cluster": names("prod")["cluster"]}}
     assert found["ArtifactEncryption"]["Resource"] == DATA_KEY
     bucket_arn = pipeline_prod.one(BUCKET).outputs["arn"]
     assert found["PipelineArtifacts"]["Resource"] == f"{bucket_arn}/*"
-    assert sorted(found["PassOnlyTheTaskRoles"]["Resource"]) == sorted(WEB_ROLES)
-    assert found["FollowTheDeployment"]["Condition"] == {"ArnEquals": {"ecs:cluster": CLUSTER}}
+    assert sorted(found["PassOnlyTheTaskRoles"]["Resource"]) == sorted(web_roles("prod"))
     unscoped = {sid for sid, s in found.items() if s["Resource"] == "*" and "Condition" not in s}
-    assert unscoped == {"RegisterTheDeployedRevision"}
+    assert unscoped == {"ReadTaskDefinitions"}
 
 
-def test_pipeline_and_projects_wait_for_their_roles_permissions(pipeline_prod: Graph):
+def test_pipeline_and_projects_wait_for_their_roles_permissions(pipeline_dev: Graph, pipeline_prod: Graph):
     # CreatePipeline starts a first run at once; a RolePolicy only parented to the role is created in
     # parallel with whatever references the role's ARN, so the pipeline must depend on the policy itself.
-    pipeline = pipeline_prod.one(PIPELINE)
-    assert pipeline_prod.one(ROLE_POLICY, "*-delivery-cp").urn in pipeline.dependencies
-    for purpose in ("build", "migrate"):
-        found = pipeline_prod.one(PROJECT, f"*-pipeline-{purpose}-cb")
-        assert pipeline_prod.one(ROLE_POLICY, f"*-pipeline-{purpose}-cb").urn in found.dependencies
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    found = statement["Action"]
-    return found if isinstance(found, list) else [found]
+    for graph, purposes in ((pipeline_dev, ("build", "migrate", "verify")),
+                            (pipeline_prod, ("promote", "migrate", "verify"))):
+        assert graph.one(ROLE_POLICY, "*-delivery-cp").urn in graph.one(PIPELINE).dependencies
+        for purpose in purposes:
+            found = graph.one(PROJECT, f"*-pipeline-{purpose}-cb")
+            assert graph.one(ROLE_POLICY, f"*-pipeline-{purpose}-cb").urn in found.dependencies
 
 
 # --- settings -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("overrides", "key", "allowed"), [
-    ({"repository": "django-app"}, "repository", "owner/name"),
-    ({"repository": "example-org/django app"}, "repository", "owner/name"),
-    ({"pipeline.branch": '""'}, "pipeline.branch", "a git branch name"),  # an empty string
-    ({"pipeline.branch": "feature branch"}, "pipeline.branch", "a git branch name"),
-    ({"pipeline.connection_arn": "arn:aws:iam::123456789012:role/x"}, "pipeline.connection_arn",
+@pytest.mark.parametrize(("stack", "overrides", "key", "allowed"), [
+    ("prod", {"repository": "django-app"}, "repository", "owner/name"),
+    ("prod", {"repository": "example-org/django app"}, "repository", "owner/name"),
+    ("prod", {"pipeline.branch": '""'}, "pipeline.branch", "a git branch name"),  # an empty string
+    ("prod", {"pipeline.branch": "feature branch"}, "pipeline.branch", "a git branch name"),
+    ("prod", {"pipeline.connection_arn": "arn:aws:iam::123456789012:role/x"}, "pipeline.connection_arn",
      "a CodeConnections connection ARN"),
-    ({"pipeline.migrate_command": "[]"}, "pipeline.migrate_command", "non-empty"),
-    ({"pipeline.manual_approval": "maybe"}, "pipeline.manual_approval", "true or false"),
-    ({"pipeline.enabled": "sometimes"}, "pipeline.enabled", "true or false"),
+    ("prod", {"pipeline.migrate_command": "[]"}, "pipeline.migrate_command", "non-empty"),
+    ("prod", {"pipeline.manual_approval": "maybe"}, "pipeline.manual_approval", "true or false"),
+    ("prod", {"pipeline.enabled": "sometimes"}, "pipeline.enabled", "true or false"),
+    ("prod", {"pipeline.promote_from": "staging"}, "pipeline.promote_from",
+     "empty (this stack builds) or one of dev, stg, prod"),
+    ("prod", {"pipeline.promote_from": "prod"}, "pipeline.promote_from", "other than this one (prod)"),
+    ("prod", {"pipeline.promote_from_account": "1234"}, "pipeline.promote_from_account", "12-digit"),
+    ("dev", {"pipeline.promote_from_account": "111111111111"}, "pipeline.promote_from_account",
+     "empty while pipeline.promote_from is empty"),
+    ("prod", {"pipeline.promote_wait_minutes": "600"}, "pipeline.promote_wait_minutes", "from 0 to 480"),
 ])
-def test_bad_pipeline_settings_fail_before_any_resource(overrides: dict[str, str], key: str, allowed: str):
-    error, graph = settings_error("prod", overrides)
+def test_bad_pipeline_settings_fail_before_any_resource(stack: str, overrides: dict[str, str], key: str,
+                                                        allowed: str):
+    error, graph = settings_error(stack, overrides)
     (problem,) = [p for p in error.problems if p.key == key]
     assert allowed in problem.allowed
     assert graph.resources == []
 
 
-# --- the buildspecs, run against a fake AWS CLI -------------------------------------------------------------
-
-FAKE_AWS = textwrap.dedent("""\
-    #!/usr/bin/env python3
-    import json, os, sys
-    args = sys.argv[1:]
-    with open(os.environ["AWS_CALLS"], "a") as log:
-        log.write(json.dumps(args) + "\\n")
-    command = " ".join(args[:2])
-    if command == "ecs describe-services":
-        print("arn:aws:ecs:us-east-1:123456789012:task-definition/django-prod-web-task:7")
-    elif command == "ecs describe-task-definition":
-        family = args[args.index("--task-definition") + 1].split("/")[-1].split(":")[0]
-        print(json.dumps({"family": family, "revision": 7, "status": "ACTIVE", "cpu": "256", "memory": "512",
-                          "requiresAttributes": [], "executionRoleArn": "arn:aws:iam::123456789012:role/x",
-                          "containerDefinitions": [
-                              {"name": "django", "image": os.environ["REPOSITORY_URI"] + ":old"},
-                              {"name": "sidecar", "image": "public.ecr.aws/aws-observability/agent:1"}]}))
-    elif command == "ecs register-task-definition":
-        print("arn:aws:ecs:us-east-1:123456789012:task-definition/registered:8")
-    elif command == "ecs run-task":
-        print("arn:aws:ecs:us-east-1:123456789012:task/django-prod-ecs/abc")
-    elif command == "ssm put-parameter":
-        pass
-    elif command == "ecs wait":
-        pass
-    elif command == "ecs describe-tasks":
-        query = args[args.index("--query") + 1]
-        print(os.environ["FAKE_EXIT_CODE"] if "exitCode" in query else "Essential container in task exited")
-    else:
-        sys.exit("unexpected aws call: " + " ".join(args))
-""")
-
-
-def run_migrate(tmp_path: Path, exit_code: str) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    """Run the migrate buildspec's commands with bash in a CodeBuild-like directory, AWS CLI faked."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "aws").write_text(FAKE_AWS)
-    (bin_dir / "aws").chmod(0o755)
-    image = f"{REPOSITORY_URL}:0123abc"
-    (tmp_path / "imagedefinitions.json").write_text(json.dumps([{"name": "django", "imageUri": image}]))
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "AWS_CALLS": str(tmp_path / "calls.jsonl"),
-           "FAKE_EXIT_CODE": exit_code, "CLUSTER": CLUSTER, "SERVICE": "django-prod-web-svc",
-           "CONTAINER_NAME": "django", "REPOSITORY_URI": REPOSITORY_URL, "SUBNETS": "subnet-a,subnet-b",
-           "SECURITY_GROUP": "sg-batch", "MIGRATE_COMMAND": '["python", "manage.py", "migrate", "--noinput"]',
-           "JOB_FAMILIES": "django-prod-job-a-task django-prod-job-b-task", "RELEASE_PARAMETER": RELEASE_PARAMETER}
-    spec = yaml.safe_load(buildspecs.migrate_spec())
-    assert spec["env"]["shell"] == "bash"
-    result = subprocess.CompletedProcess[str]([], 0, "", "")
-    for command in spec["phases"]["build"]["commands"]:  # CodeBuild stops at the first failing command
-        result = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                check=False)
-        if result.returncode:
-            break
-    calls_file = tmp_path / "calls.jsonl"
-    calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
-    return result, calls
-
-
-def test_migration_runs_the_new_image_once_in_private_subnets_then_rolls_the_jobs(tmp_path: Path):
-    result, calls = run_migrate(tmp_path, exit_code="0")
-    assert result.returncode == 0, result.stdout + result.stderr
-    (run_task,) = [c for c in calls if c[:2] == ["ecs", "run-task"]]
-    value = dict(zip(run_task[2::2], run_task[3::2], strict=False))
-    assert value["--launch-type"] == "FARGATE"
-    assert value["--network-configuration"] == ("awsvpcConfiguration={subnets=[subnet-a,subnet-b],"
-                                                "securityGroups=[sg-batch],assignPublicIp=DISABLED}")
-    assert json.loads(value["--overrides"]) == {"containerOverrides": [
-        {"name": "django", "command": ["python", "manage.py", "migrate", "--noinput"]}]}
-    registered = [json.loads((tmp_path / name).read_text()) for name in ("migrate-task.json", "job-task.json")]
-    for definition in registered:  # the app container gets the new image, other containers keep theirs
-        images = {c["name"]: c["image"] for c in definition["containerDefinitions"]}
-        assert images == {"django": f"{REPOSITORY_URL}:0123abc",
-                          "sidecar": "public.ecr.aws/aws-observability/agent:1"}
-        assert "revision" not in definition and "status" not in definition and "requiresAttributes" not in definition
-    registrations = [c for c in calls if c[:2] == ["ecs", "register-task-definition"]]
-    assert len(registrations) == 3  # the migration revision and one per job family
-    assert registered[1]["family"] == "django-prod-job-b-task"
-    # Last, once the migration succeeded and the jobs follow: the tag is released for `pulumi up`.
-    assert calls[-1] == ["ssm", "put-parameter", "--name", RELEASE_PARAMETER, "--value", "0123abc", "--overwrite"]
-    assert "Released 0123abc" in result.stdout
-
-
-def test_a_failed_migration_fails_the_build_and_registers_no_job_revision(tmp_path: Path):
-    result, calls = run_migrate(tmp_path, exit_code="1")
-    assert result.returncode != 0
-    assert "Migration failed: exit code 1" in result.stdout
-    assert len([c for c in calls if c[:2] == ["ecs", "register-task-definition"]]) == 1  # only the migration's
-    assert not [c for c in calls if c[0] == "ssm"]  # the released tag stays the previous one
-
-
-def test_a_migration_task_that_never_started_fails_the_build(tmp_path: Path):
-    result, calls = run_migrate(tmp_path, exit_code="None")  # no exit code: image pull or secrets failure
-    assert result.returncode != 0 and "exit code None" in result.stdout
-    assert not [c for c in calls if c[0] == "ssm"]
-
-
-def test_build_spec_writes_image_definitions_with_the_container_name_and_commit_tag(tmp_path: Path):
-    spec = yaml.safe_load(buildspecs.build_spec())
-    assert spec["artifacts"] == {"files": ["imagedefinitions.json"]}
-    # The last build command alone, with the variables the earlier phases set.
-    write = [c for c in spec["phases"]["build"]["commands"] if "imagedefinitions.json" in c and "printf" in c]
-    env = {**os.environ, "CONTAINER_NAME": "django", "IMAGE_URI": f"{REPOSITORY_URL}:0123abc"}
-    subprocess.run(["bash", "-c", write[0]], cwd=tmp_path, env=env, check=True)
-    assert json.loads((tmp_path / "imagedefinitions.json").read_text()) == [
-        {"name": "django", "imageUri": f"{REPOSITORY_URL}:0123abc"}]
-    pre_build = spec["phases"]["pre_build"]["commands"]
-    assert 'IMAGE_TAG="${COMMIT_ID:-$CODEBUILD_RESOLVED_SOURCE_VERSION}"' in pre_build
-    assert 'IMAGE_URI="$REPOSITORY_URI:$IMAGE_TAG"' in pre_build
-    assert "docker push" in spec["phases"]["build"]["commands"][0]
-
-
-FAKE_BUILD_TOOLS = {
-    "aws": textwrap.dedent("""\
-        #!/bin/bash
-        echo "aws $*" >> "$CALLS"
-        case "$1 $2" in
-          "ecr get-login-password") echo ecr-token ;;
-          "ecr describe-images") exit "$IMAGE_EXISTS_RC" ;;  # 0 when the tag exists, 254 (not found) otherwise
-          *) exit 3 ;;
-        esac
-        """),
-    "docker": textwrap.dedent("""\
-        #!/bin/bash
-        if [ "$1" = login ]; then echo "docker $* <<$(cat)" >> "$CALLS"; else echo "docker $*" >> "$CALLS"; fi
-        """),
-}
-
-
-@pytest.mark.parametrize(("image_exists_rc", "built"), [("254", True), ("0", False)])
-def test_build_spec_logs_in_to_the_registry_and_pushes_each_commit_once(tmp_path: Path, image_exists_rc: str,
-                                                                        built: bool):
-    """Both phases with bash, as CodeBuild runs them (one shell, so variables carry over), tools faked."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for tool, script in FAKE_BUILD_TOOLS.items():
-        (bin_dir / tool).write_text(script)
-        (bin_dir / tool).chmod(0o755)
-    spec = yaml.safe_load(buildspecs.build_spec())
-    script = "\n".join(c for phase in ("pre_build", "build") for c in spec["phases"][phase]["commands"])
-    calls = tmp_path / "calls.txt"
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "AWS_REGION": "us-east-1",
-           "IMAGE_EXISTS_RC": image_exists_rc, "REPOSITORY_URI": REPOSITORY_URL,
-           "REPOSITORY_NAME": "django-prod-app-ecr", "CONTAINER_NAME": "django", "COMMIT_ID": "0123abc"}
-    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    log = calls.read_text().splitlines()
-    registry = REPOSITORY_URL.split("/")[0]
-    assert f"docker login --username AWS --password-stdin {registry} <<ecr-token" in log
-    assert "aws ecr describe-images --repository-name django-prod-app-ecr --image-ids imageTag=0123abc" in log
-    pushes = [line for line in log if line.startswith(("docker build", "docker push"))]
-    image = f"{REPOSITORY_URL}:0123abc"
-    assert pushes == ([f"docker build --tag {image} .", f"docker push {image}"] if built else [])
-    assert json.loads((tmp_path / "imagedefinitions.json").read_text()) == [{"name": "django", "imageUri": image}]
-
-
 # --- wired into the stacks ------------------------------------------------------------------------------------
 
 
-def test_stacks_approve_only_in_prod(dev: Graph, prod: Graph):
-    assert [s["name"] for s in stages(dev)] == ["Source", "Build", "Migrate", "Deploy"]
-    assert [s["name"] for s in stages(prod)] == ["Source", "Build", "Approval", "Migrate", "Deploy"]
+def test_stacks_build_in_dev_and_promote_with_approval_in_prod(dev: Graph, prod: Graph):
+    assert [s["name"] for s in stages(dev)] == ["Source", "Build", "Migrate", "Deploy", "Verify"]
+    assert [s["name"] for s in stages(prod)] == ["Source", "Promote", "Approval", "Migrate", "Deploy", "Verify"]
 
 
 def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph):
@@ -461,17 +416,15 @@ def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph)
     deploy = action(stack_graph, "Deploy")["configuration"]
     assert deploy["ServiceName"] == service.outputs["name"]
     assert deploy["ClusterName"] == cluster.outputs["name"]
-    build_variables = variables(stack_graph, "build")
-    assert build_variables["CONTAINER_NAME"] == web_container["name"]  # imagedefinitions.json names this container
-    repository = stack_graph.one("aws:ecr/repository:Repository")
-    assert build_variables["REPOSITORY_URI"] == repository.outputs["repositoryUrl"]
     migrate = variables(stack_graph, "migrate")
+    assert migrate["CONTAINER_NAME"] == web_container["name"]  # imagedefinitions.json names this container
+    assert migrate["REPOSITORY_URI"] == DEV_REPOSITORY_URL  # dev's repository in both stacks
     private = [s.outputs["id"] for s in stack_graph.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
     assert sorted(migrate["SUBNETS"].split(",")) == sorted(private)
     assert migrate["CLUSTER"] == cluster.outputs["arn"]
     assert migrate["JOB_FAMILIES"] == stack_graph.one(
         "aws:ecs/taskDefinition:TaskDefinition", "*-job-clearsessions-task").inputs["family"]
-    # `pulumi up` deploys task definition changes (with the released tag, tests/test_release.py).
+    # `pulumi up` deploys task definition changes (with the released image, tests/test_release.py).
     assert "taskDefinition" not in service.ignore_changes
     release = stack_graph.one("aws:ssm/parameter:Parameter", "*-release-image-tag-ssm")
     assert migrate["RELEASE_PARAMETER"] == release.inputs["name"]

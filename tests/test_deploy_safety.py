@@ -125,8 +125,8 @@ def test_rotation_rule_matches_the_rotation_of_exactly_the_master_secret(stack_g
     other = secret.replace("rds!db-", "rds!db-other-")
     assert not pattern.matches_event(rotation_event(other))  # another database's secret
     # Secrets Manager generates the Django key inside a CloudFormation stack (components/generated_secret.py)
-    django_key = stack_graph.one("aws:cloudformation/stack:Stack",
-                                 "*-app-django-key-cfn").outputs["outputs"]["SecretArn"]
+    django_key_stack = stack_graph.one("aws:cloudformation/stack:Stack", "*-app-django-key-cfn")
+    django_key = django_key_stack.outputs["outputs"]["SecretArn"]
     assert not pattern.matches_event(rotation_event(django_key))
     for not_done in ("RotationStarted", "RotationFailed", "RotationAbandoned"):
         assert not pattern.matches_event(rotation_event(secret, not_done))

@@ -102,3 +102,19 @@ def test_only_the_migrate_role_may_write_the_release_parameter_and_only_that_one
     migrate = stack_graph.one("aws:codebuild/project:Project", "*-pipeline-migrate-cb")
     variables = {v["name"]: v["value"] for v in migrate.inputs["environment"]["environmentVariables"]}
     assert variables["RELEASE_PARAMETER"] == parameter.inputs["name"]
+
+
+def test_a_release_by_digest_is_deployed_as_it_is():
+    """The pipeline writes `<repository>@sha256:...`; older releases wrote a bare tag (above)."""
+    digest_ref = "123456789012.dkr.ecr.us-east-1.amazonaws.com/django-dev-app-ecr@sha256:" + "b" * 64
+    call = PlaceholderMocks.call
+
+    def live(self, args):  # type: ignore[no-untyped-def]
+        if args.token == GET_PARAMETER and args.args["name"] == "/django/dev/release/image-tag":
+            return {"name": args.args["name"], "value": digest_ref, "insecureValue": digest_ref}, []
+        return call(self, args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PlaceholderMocks, "call", live)
+        graph = run_stack("dev")
+    assert set(images(graph).values()) == {digest_ref}

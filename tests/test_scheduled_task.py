@@ -295,8 +295,7 @@ def test_stack_jobs_run_the_web_image_on_the_web_cluster_in_private_subnets_with
                       if g.inputs.get("name", "").endswith("-batch-sg")]
     assert network["securityGroups"] == [batch_group.outputs["id"]]
     found = container(stack_graph, "*-job-clearsessions-task")
-    repository = stack_graph.one("aws:ecr/repository:Repository")
-    assert found["image"] == f"{repository.outputs['repositoryUrl']}:bootstrap"
+    assert found["image"] == f"{stack_graph.outputs['repository_url']['value']}:bootstrap"  # the web service's
     assert found["command"] == ["python", "manage.py", "clearsessions"]
     # The same data-tier secrets as the web service, as ECS secrets only.
     assert {"DATABASE_PASSWORD", "DJANGO_SECRET_KEY", "REDIS_AUTH_TOKEN"} <= {s["name"] for s in found["secrets"]}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import subprocess
 
 import pytest
-import yaml
 
-from components import buildspecs
+from components import static_site
 from tests.harness import Graph, Resource, run_stack, settings_error, statements
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
@@ -48,9 +48,6 @@ def test_dev_serves_static_files_from_the_web_tasks(dev: Graph):
     assert dev.of_type(DISTRIBUTION) == [] and not [b for b in dev.of_type(BUCKET) if "static" in b.name]
     assert not [p for p in dev.of_type("pulumi:providers:aws") if p.name == "aws-us-east-1"]
     assert web_environment(dev)["DJANGO_STATIC_URL"] == "/static/"
-    build = dev.one("aws:codebuild/project:Project", "*-build-cb")
-    variables = {v["name"]: v["value"] for v in build.inputs["environment"]["environmentVariables"]}
-    assert variables["STATIC_BUCKET"] == ""  # the build's publish step says so and does nothing
 
 
 def test_prod_serves_static_files_through_cloudfront_at_its_own_hostname(prod: Graph):
@@ -135,15 +132,23 @@ def test_hostname_points_at_the_distribution(prod: Graph):
                                              "evaluateTargetHealth": False}]
 
 
-def test_pipeline_publishes_the_released_images_static_files(prod: Graph):
-    build = prod.one("aws:codebuild/project:Project", "*-build-cb")
-    variables = {v["name"]: v["value"] for v in build.inputs["environment"]["environmentVariables"]}
-    bucket = prod.one(BUCKET, "*-static-files-*")
-    assert variables["STATIC_BUCKET"] == bucket.outputs["bucket"] and variables["STATIC_ROOT"] == "/app/staticfiles"
-    role = {s["Sid"]: s for s in statements(prod.one("aws:iam/rolePolicy:RolePolicy", "*-pipeline-build-cb"))}
-    assert role["PublishStaticFiles"]["Resource"] == bucket.outputs["arn"] + "/static/*"
-    assert role["PublishStaticFiles"]["Action"] == "s3:PutObject"  # no DeleteObject: nothing is ever removed
-    assert role["EncryptStaticFiles"]["Resource"] == prod.one("aws:kms/key:Key", "*-static-kms").outputs["arn"]
+def _resolved(value: object) -> object:
+    """A plain value, or the value an Output built from plain values holds."""
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    return _sync_await(value.future()) if isinstance(value, pulumi.Output) else value
+
+
+def test_publishing_may_put_under_static_and_use_the_static_key_only(prod: Graph):
+    bucket = prod.one(BUCKET, "*-static-files-*").outputs["arn"]
+    key = prod.one("aws:kms/key:Key", "*-static-kms").outputs["arn"]
+    found = {s["Sid"]: s for s in static_site.publisher_statements(bucket, key)}
+    assert {k: v for k, v in found["PublishStaticFiles"].items() if k != "Resource"} == {
+        "Sid": "PublishStaticFiles", "Effect": "Allow", "Action": "s3:PutObject"}  # no DeleteObject: nothing removed
+    assert _resolved(found["PublishStaticFiles"]["Resource"]) == f"{bucket}/static/*"
+    assert found["EncryptStaticFiles"]["Resource"] == key
+    assert prod.outputs["static_bucket"]["value"] == prod.one(BUCKET, "*-static-files-*").outputs["bucket"]
 
 
 @pytest.mark.parametrize(("name", "hashed"), [
@@ -154,18 +159,17 @@ def test_pipeline_publishes_the_released_images_static_files(prod: Graph):
 def test_only_djangos_content_hashed_names_are_cached_for_a_year(name: str, hashed: bool):
     """The CLI matches --include/--exclude with fnmatch (`aws s3` reference, "Use of Exclude and Include
     Filters"); ManifestStaticFilesStorage names files name.<12 lowercase hex>.ext."""
-    assert fnmatch.fnmatchcase(name, buildspecs.HASHED_STATIC_FILE) is hashed
+    assert fnmatch.fnmatchcase(name, static_site.HASHED_STATIC_FILE) is hashed
 
 
-def test_publish_step_copies_from_the_pushed_image_and_never_deletes():
-    spec = yaml.safe_load(buildspecs.build_spec())
-    build = spec["phases"]["build"]["commands"]
-    publish = build[-1]
-    assert build.index(publish) > next(i for i, c in enumerate(build) if "docker push" in c)
+def test_publish_script_copies_from_the_image_and_never_deletes():
+    publish = static_site.PUBLISH_SCRIPT
     assert 'docker create "$IMAGE_URI"' in publish and 'docker cp "$CONTAINER:$STATIC_ROOT/."' in publish
     syncs = [line for line in publish.splitlines() if "aws s3 sync" in line]
     assert len(syncs) == 2 and "--delete" not in publish
-    assert buildspecs.IMMUTABLE in publish and buildspecs.SHORT_LIVED in publish
+    assert static_site.IMMUTABLE in publish and static_site.SHORT_LIVED in publish
+    result = subprocess.run(["bash", "-n", "-c", publish], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(("overrides", "key", "allowed"), [

@@ -76,8 +76,8 @@ def test_task_definition_is_a_legal_fargate_size_per_environment(dev: Graph, pro
 
 
 def test_container_runs_the_registry_image_as_non_root_with_a_read_only_root(stack_graph: Graph):
-    definition, repository = container(stack_graph), stack_graph.one("aws:ecr/repository:Repository")
-    assert definition["image"] == f"{repository.outputs['repositoryUrl']}:bootstrap"
+    definition = container(stack_graph)  # dev's repository in both stacks: prod promotes dev's images
+    assert definition["image"] == f"{stack_graph.outputs['repository_url']['value']}:bootstrap"
     assert definition["user"] == "1000:1000" and definition["readonlyRootFilesystem"] is True
     assert definition["portMappings"] == [{"containerPort": 8000, "protocol": "tcp", "name": "http"}]
     mounts = {m["containerPath"]: m["sourceVolume"] for m in definition["mountPoints"]}
@@ -118,13 +118,16 @@ def test_task_definition_holds_no_secret_in_its_environment(stack_graph: Graph):
 
 def test_execution_role_reads_exactly_the_task_secrets_this_repository_and_these_logs(stack_graph: Graph):
     found = {s["Sid"]: s for s in role_statements(stack_graph, "execution")}
-    repository = stack_graph.one("aws:ecr/repository:Repository")
+    repository_arn = "arn:aws:ecr:us-east-1:123456789012:repository/django-dev-app-ecr"  # prod promotes dev's images
     log_group = stack_graph.one("aws:cloudwatch/logGroup:LogGroup", "*-web-log")
-    assert found["PullTheAppImage"]["Resource"] == repository.outputs["arn"]
+    assert found["PullTheAppImage"]["Resource"] == repository_arn
     assert found["WriteThisLogGroup"]["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
     wildcards = [s["Action"] for s in found.values() if "*" in json.dumps(s.get("Resource"))
                  and s["Sid"] != "WriteThisLogGroup"]
-    assert wildcards == ["ecr:GetAuthorizationToken"]  # the one action AWS does not scope
+    assert wildcards == ["ecr:GetAuthorizationToken", "kms:Decrypt"]  # AWS does not scope the first
+    # The image's key: any key of the repository's account, but only through ECR and only for its layers.
+    assert found["DecryptTheAppImageThroughEcr"]["Condition"] == {"StringEquals": {
+        "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:EncryptionContext:aws:ecr:arn": repository_arn}}
     value_froms = {s["valueFrom"] for s in container(stack_graph)["secrets"]}
     readable = set(found["ReadTheTasksSecrets"]["Resource"])
     assert readable == {readable_secret_arn(None, v) for v in value_froms}  # type: ignore[arg-type]

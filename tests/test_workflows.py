@@ -179,7 +179,8 @@ def test_each_job_gets_only_the_write_scopes_its_command_needs():
         assert granted.get("contents") == "read", (name, job_id)
         writes = {scope for scope, level in granted.items() if level == "write"}
         if job.get("uses") == PULUMI_WORKFLOW:
-            needed = {"id-token"} | ({"pull-requests"} if job["with"]["command"] == "preview" else set())
+            comments = job["with"]["command"] == "preview" and "pull_request" in workflow(name)["on"]
+            needed = {"id-token"} | ({"pull-requests"} if comments else set())
         else:
             needed = set()
         assert writes == needed, f"{name}:{job_id} writes {writes}, needs {needed}"
@@ -207,7 +208,9 @@ def test_preview_comments_on_the_pull_request_with_the_policy_pack():
     assert aws["with"]["role-to-assume"] == "${{ inputs.role-to-assume }}"
     assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])  # OIDC only, no stored keys
     assert pulumi["with"]["policyPacks"] == "policies" and (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
-    assert pulumi["with"]["comment-on-pr"] == "${{ inputs.command == 'preview' }}"
+    assert pulumi["with"]["comment-on-pr"] == (
+        "${{ inputs.command == 'preview' && github.event_name == 'pull_request' }}")
+    assert pulumi["with"]["comment-on-summary"] is True  # where the prod approver reads the prod preview
     assert pulumi["with"]["command"] == "${{ inputs.command }}"
     # plain on self-managed backends, org/stack on Pulumi Cloud when the organization is configured
     assert pulumi["with"]["stack-name"] == ("${{ vars.PULUMI_ORGANIZATION && format('{0}/{1}', "
@@ -240,7 +243,8 @@ def stack_files() -> set[str]:
 
 
 def test_pull_requests_preview_and_main_deploys_every_stack():
-    previews = [s for f, _, job in pulumi_calls() if job["with"]["command"] == "preview" for s in stacks_of(job)]
+    previews = [s for f, _, job in pulumi_calls() if job["with"]["command"] == "preview" and f == "pull-request.yml"
+                for s in stacks_of(job)]
     ups = [s for f, _, job in pulumi_calls() if job["with"]["command"] == "up" for s in stacks_of(job)]
     assert sorted(previews) == sorted(ups) == sorted(stack_files()) == ["dev", "prod"]
     assert {f for f, _, job in pulumi_calls() if job["with"]["command"] == "up"} == {"deploy.yml"}
@@ -250,11 +254,52 @@ def test_pull_requests_preview_and_main_deploys_every_stack():
 
 def test_prod_waits_for_dev_and_the_protected_environment():
     jobs = workflow("deploy.yml")["jobs"]
-    assert jobs["dev"]["needs"] == "checks" and jobs["prod"]["needs"] == "dev"
+    assert jobs["dev"]["needs"] == "checks"
+    assert set(jobs["prod"]["needs"]) == {"dev", "prod-preview"}  # dev's up (steady) and the preview it shows
     assert jobs["prod"]["with"]["environment"] == "prod"
     assert jobs["dev"]["with"]["environment"] == "dev"  # its own deploy role trusts environment:dev only
     called = workflow("pulumi.yml")["jobs"]["pulumi"]
     assert called["environment"] == "${{ inputs.environment }}"
+
+
+def prod_gate_problems(jobs: dict[str, Any]) -> list[str]:
+    """What keeps the deploy workflow's prod update from being approved blind or running behind a failed dev."""
+    problems = []
+    preview, prod = jobs.get("prod-preview"), jobs["prod"]
+    needs = {prod["needs"]} if isinstance(prod["needs"], str) else set(prod["needs"])
+    if preview is None:
+        return ["no prod-preview job"]
+    if (preview.get("uses"), preview["with"]["command"], preview["with"]["stack"]) != (PULUMI_WORKFLOW, "preview",
+                                                                                       "prod"):
+        problems.append("prod-preview is not `pulumi preview -s prod`")
+    if preview.get("needs") != "dev":
+        problems.append("prod-preview does not wait for dev's update (it would preview before dev succeeded)")
+    if preview["with"].get("environment") == prod["with"].get("environment"):
+        problems.append("prod-preview waits for prod's approval: the approval must come after the preview")
+    if preview["with"]["role-to-assume"] != "${{ vars.AWS_PREVIEW_ROLE_ARN }}":
+        problems.append("prod-preview does not use the read-only preview role")
+    if needs != {"dev", "prod-preview"}:
+        problems.append(f"prod needs {sorted(needs)}, not dev and prod-preview")
+    return problems
+
+
+def test_the_prod_approver_sees_a_fresh_prod_preview_made_after_dev_succeeded():
+    assert prod_gate_problems(workflow("deploy.yml")["jobs"]) == []
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda jobs: jobs["prod"].update(needs="dev"), "prod needs ['dev']"),
+    (lambda jobs: jobs["prod-preview"].update(needs="checks"), "does not wait for dev"),
+    (lambda jobs: jobs["prod-preview"]["with"].update(environment="prod"), "the approval must come after"),
+    (lambda jobs: jobs["prod-preview"]["with"].update(role_to_assume=None) or jobs["prod-preview"]["with"].update(
+        {"role-to-assume": "${{ vars.AWS_DEPLOY_ROLE_ARN_PROD }}"}), "read-only preview role"),
+    (lambda jobs: jobs["prod-preview"]["with"].update(stack="dev"), "is not `pulumi preview -s prod`"),
+    (lambda jobs: jobs.pop("prod-preview"), "no prod-preview job"),
+])
+def test_the_prod_gate_check_fails_on_a_workflow_without_it(change, problem: str):
+    jobs = workflow("deploy.yml")["jobs"]
+    change(jobs)
+    assert any(problem in found for found in prod_gate_problems(jobs)), prod_gate_problems(jobs)
 
 
 def test_one_update_per_stack_at_a_time():

@@ -77,8 +77,9 @@ def task_environment(graph: Graph, container: Mapping[str, Any], postgres: Postg
         else:
             raise AssertionError(f"no test value for the container secret {name} ({value_from})")
     return {
-        # What a container has besides the task definition's variables; SSL_CERT_FILE makes the test CA the
-        # one OpenSSL trusts by default, as the image's CA bundle trusts the CAs of AWS's endpoints.
+        # What a container has besides the task definition's variables: the Dockerfile's ENV
+        # (PYTHONDONTWRITEBYTECODE), and a CA bundle: SSL_CERT_FILE makes the test CA the one OpenSSL trusts by
+        # default, as the image's CA bundle trusts the CAs of AWS's endpoints.
         "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1", "SSL_CERT_FILE": str(redis.ca), **env,
     }
@@ -163,6 +164,9 @@ def http(url: str, path: str, host: str | None, headers: Mapping[str, str] | Non
             connection.putheader(name, value)
         connection.endheaders()
         response = connection.getresponse()
-        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        headers: dict[str, str] = {}
+        for name, value in response.getheaders():  # repeated headers (Set-Cookie) joined, as http.client does
+            headers[name.lower()] = f"{headers[name.lower()]}, {value}" if name.lower() in headers else value
+        return Response(response.status, headers, response.read())
     finally:
         connection.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.app import Served, http, migrate_command, recorded_container, run, serve, task_environment
+from tests.contract.app import APP, Served, http, migrate_command, recorded_container, run, serve, task_environment
 from tests.contract.servers import PostgresServer, RedisServer
 from tools.mock_runtime import Graph
 
@@ -55,8 +55,18 @@ def web_env(stack: tuple[str, Graph], postgres: PostgresServer, redis: RedisServ
     return task_environment(graph, recorded_container(graph, "-web-task"), postgres, redis)
 
 
+def app_files() -> dict[str, float]:
+    return {str(f): f.stat().st_mtime for f in APP.rglob("*")}
+
+
 @pytest.fixture(scope="module")
-def migrated(stack: tuple[str, Graph], web_env: dict[str, str]) -> dict[str, str]:
+def app_files_before() -> dict[str, float]:
+    """The app directory before anything ran: the root filesystem is read-only in the task."""
+    return app_files()
+
+
+@pytest.fixture(scope="module")
+def migrated(stack: tuple[str, Graph], web_env: dict[str, str], app_files_before: dict[str, float]) -> dict[str, str]:
     """The pipeline's migrate step: its exact command in the web container (only the command is overridden)."""
     result = run(migrate_command(stack[1]), web_env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -170,6 +180,23 @@ def test_sessions_and_cache_reach_redis_over_tls_with_auth(web: Served, migrated
                             (cookie.group(1),)).fetchone() == (1,)
 
 
+def test_csrf_accepts_the_sites_https_origins_and_refuses_others(web: Served, migrated: dict[str, str]):
+    site = site_names(migrated)[0]
+    page = http(web.url, "/visits/", host=site, headers={"X-Forwarded-Proto": "https"})
+    cookies = dict(re.findall(r"(csrftoken|sessionid)=([^;]+)", page.headers["set-cookie"]))
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+    def post(origin: str) -> int:
+        return http(web.url, "/visits/", host=site, method="POST", headers={
+            "X-Forwarded-Proto": "https", "Origin": origin, "Cookie": cookie, "X-CSRFToken": cookies["csrftoken"],
+            "Content-Length": "0"}).status
+
+    for origin in migrated["DJANGO_CSRF_TRUSTED_ORIGINS"].split(","):  # in prod: https://example.com too
+        assert post(origin) == 200, origin
+    assert post("https://evil.example.net") == 403
+    assert post(f"http://{site}") == 403  # the https origin only
+
+
 CACHE_SET = ["python", "manage.py", "shell", "--no-imports", "-c",
              "from django.core.cache import cache; cache.set('k', 1)"]
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
@@ -214,3 +241,9 @@ def test_the_app_needs_no_variable_outside_the_contract(stack: tuple[str, Graph]
     read = set(re.findall(r'env(?:_list|_flag)?\("([A-Z_]+)"\)', settings_source))
     read |= set(re.findall(r"env\('([A-Z_]+)'\)", settings_source))
     assert read == set(app_contract.NAMES)
+
+
+def test_nothing_was_written_into_the_app_directory(web: Served, app_files_before: dict[str, float]):
+    """Everything above ran the app (migrate, the job, gunicorn): the image's files stay as built, so the
+    read-only root filesystem of the task costs nothing (gunicorn and Python write to /tmp only)."""
+    assert app_files() == app_files_before

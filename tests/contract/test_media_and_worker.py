@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from components import buildspecs
+from components import static_site
 from tests.contract.app import APP, _local, recorded_container, run, task_environment
 from tests.contract.servers import PostgresServer, RedisServer, free_port
 from tools.mock_runtime import Graph
@@ -149,7 +149,7 @@ def test_collectstatic_output_has_the_names_the_pipeline_caches_for_a_year(tmp_p
         capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    hashed = {f for f in files if fnmatch.fnmatchcase(f, buildspecs.HASHED_STATIC_FILE)}
+    hashed = {f for f in files if fnmatch.fnmatchcase(f, static_site.HASHED_STATIC_FILE)}
     site = [f for f in files if f.startswith("css/site.") and f.endswith(".css")]
     assert len(site) == 2 and "css/site.css" in site  # the original and its content-hashed copy
     assert hashed >= set(site) - {"css/site.css"} and hashed  # the copy (and its .gz) are immutable ...

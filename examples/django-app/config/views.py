@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -12,7 +13,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def visits(request: HttpRequest) -> JsonResponse:
-    """Counts this browser's visits in its session and every visit in the cache."""
+    """Counts this browser's visits in its session and every visit in the cache (GET, or POST with the CSRF
+    token from the csrftoken cookie, which this page sets)."""
+    get_token(request)
     request.session["visits"] = request.session.get("visits", 0) + 1
     cache.add("visits:total", 0)
     total = cache.incr("visits:total")
