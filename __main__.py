@@ -14,6 +14,7 @@ from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
 from components.iam import permissions_boundary_arn
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.media_storage import MediaStorage, MediaStorageArgs
 from components.monitoring import (
     AlarmTopic,
     AlarmTopicArgs,
@@ -25,17 +26,27 @@ from components.monitoring import (
     MonitoringArgs,
     PipelineTargets,
     ServiceTargets,
+    WorkerTargets,
     deployment_alarm_names,
     member_cluster_ids,
 )
 from components.naming import Namer
 from components.network import Network, NetworkArgs
-from components.provider import tagged_provider
+from components.provider import edge_provider, tagged_provider
 from components.registry import Registry, RegistryArgs, consumer_key_statements, image_source
 from components.release import Release, ReleaseArgs
 from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
 from components.settings import load_from_pulumi_config
+from components.static_site import StaticSite, StaticSiteArgs
 from components.web_service import WebService, WebServiceArgs, configured_secrets
+from components.workers import (
+    WorkerQueue,
+    WorkerQueueArgs,
+    WorkerService,
+    WorkerServiceArgs,
+    celery_environment,
+    producer_statements,
+)
 from components.workloads import ContainerSecrets, WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 stack = pulumi.get_stack()
@@ -82,6 +93,20 @@ pulumi.export("db_port", database.port)
 pulumi.export("redis_primary_endpoint", cache.primary_endpoint_address)
 pulumi.export("app_settings_path", app_settings.path)
 
+# --- static files, uploads and worker queues: what the web tasks and workers share (docs/static-media-workers.md)
+media = MediaStorage("media", MediaStorageArgs(ctx=ctx, settings=settings.media, key_arn=keys.data_key_arn),
+                     opts=platform) if settings.media.enabled else None
+worker_queues = [WorkerQueue(f"worker-{worker.name}-queue", WorkerQueueArgs(ctx=ctx, worker=worker,
+                                                                            key_arn=keys.data_key_arn), opts=platform)
+                 for worker in settings.workers]
+# Their part of the app contract (docs/app-contract.md), and the grants every Django container gets with it.
+storage_environment: dict[str, pulumi.Input[str]] = {**(media.environment if media else {}),
+                                                     **celery_environment(worker_queues)}
+app_statements = [*(media.access_statements() if media else []),
+                  *producer_statements(ctx, [q.queue_arn for q in worker_queues], keys.data_key_arn)]
+if media:
+    pulumi.export("media_bucket", media.bucket_name)
+
 # --- edge and web tier: certificate, registry, load balancer, web service -------------------------
 certificate = Certificate("certificate", CertificateArgs(ctx=ctx, settings=settings.dns), opts=platform)
 # One build per commit (docs/delivery.md): the stack that builds owns the repository; a stack that promotes
@@ -104,21 +129,29 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     log_key_arn=keys.telemetry_key_arn, ipv6=settings.dns.ipv6), opts=platform)
 pulumi.export("site_url", load_balancer.url)
 pulumi.export("alb_dns_name", load_balancer.dns_name)
+static_site = StaticSite("static-site", StaticSiteArgs(
+    ctx=ctx, settings=settings.static, hostname=settings.static.hostname_for(settings.dns.domain),
+    zone_id=certificate.zone_id, edge_provider=edge_provider(settings, stack),
+    key_deletion_window_days=settings.keys.deletion_window_days), opts=platform) if settings.static.cdn else None
+if static_site:
+    pulumi.export("static_url", static_site.url)
+    pulumi.export("static_bucket", static_site.bucket_name)  # where collectstatic output is published
 # The image tag the pipeline released last (an SSM parameter it writes); `pulumi up` deploys config changes with it.
 release = Release("release", ReleaseArgs(ctx=ctx, initial_image_tag=settings.service.image_tag,
                                          repository_url=repository_url,
                                          follow=settings.service.pipeline_owns_deployments),
                   opts=platform) if settings.pipeline.enabled else None
 image = release.image if release else pulumi.Output.concat(repository_url, ":", settings.service.image_tag)
-# What the app is told besides the data tier's settings (docs/app-contract.md): hosts, proxy header, health path.
-app_environment = app_contract.environment(settings)
+# What the app is told besides the data tier's settings (docs/app-contract.md): hosts, proxy header, health path,
+# static URL, media bucket and worker queues.
+app_environment = {**app_contract.environment(settings), **storage_environment}
 web_service = WebService("web-service", WebServiceArgs(
     ctx=ctx, settings=settings.service, repository_url=repository_url, repository_arn=repository_arn,
     image_tag=settings.service.image_tag, image=image, subnet_ids=network.private_subnet_ids,
     security_group_id=workloads.web_id, target_group_arn=load_balancer.target_group_arn,
     request_count_resource_label=load_balancer.request_count_resource_label, log_key_arn=keys.telemetry_key_arn,
     secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets, environment=app_environment,
-    deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring),
+    task_role_statements=app_statements, deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring),
     image_released=release.released if release else True), opts=platform)
 # RDS rotates the master password on its own; running tasks read secrets only at start (docs/deploy-safety.md).
 CredentialRotation("credential-rotation", CredentialRotationArgs(
@@ -135,10 +168,21 @@ jobs = [ScheduledTask(f"job-{job.name}", ScheduledTaskArgs(
     ctx=ctx, job=job, image=image, repository_arn=repository_arn, cluster_arn=web_service.cluster_arn,
     subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
     telemetry_key_arn=keys.telemetry_key_arn, environment={**settings.service.environment, **app_environment},
-    secrets=job_secrets,
+    secrets=job_secrets, task_role_statements=app_statements,
     user=settings.service.user, readonly_root_filesystem=settings.service.readonly_root_filesystem,
     alarm_topic_arn=alarm_topic.topic_arn), opts=platform) for job in settings.jobs]
 pulumi.export("job_schedule_names", [job.schedule_name for job in jobs])
+workers = [WorkerService(f"worker-{worker.name}", WorkerServiceArgs(
+    ctx=ctx, worker=worker, queue=queue, image=image, repository_arn=repository_arn,
+    cluster_arn=web_service.cluster_arn, cluster_name=web_service.cluster_name, subnet_ids=network.private_subnet_ids,
+    security_group_id=workloads.batch_id, telemetry_key_arn=keys.telemetry_key_arn, data_key_arn=keys.data_key_arn,
+    environment={**settings.service.environment, **app_environment}, secrets=job_secrets,
+    task_role_statements=app_statements, user=settings.service.user,
+    readonly_root_filesystem=settings.service.readonly_root_filesystem), opts=platform)
+    for worker, queue in zip(settings.workers, worker_queues, strict=True)]
+if workers:
+    pulumi.export("worker_service_names", [w.service_name for w in workers])
+    pulumi.export("worker_queue_urls", {q.worker_name: q.queue_url for q in worker_queues})
 pipeline = None
 if release is not None:  # i.e. settings.pipeline.enabled
     pipeline = DeliveryPipeline("delivery-pipeline", DeliveryPipelineArgs(
@@ -172,6 +216,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
     jobs=[JobTargets(job_settings.name, job.failure_rule_name, job.dead_letter_queue_name)
           for job_settings, job in zip(settings.jobs, jobs, strict=True)],
     pipeline=PipelineTargets(pipeline.pipeline_name) if pipeline else None,
+    workers=[WorkerTargets(q.worker_name, q.queue_name, q.dead_letter_queue_name) for q in worker_queues],
 ), opts=platform)
 pulumi.export("alarm_topic_arn", alarm_topic.topic_arn)
 pulumi.export("dashboard_name", monitoring.dashboard_name)

@@ -36,7 +36,8 @@ from state_backend import bootstrap_name
 # and Route53 (a global service). tests/bootstrap checks every resource type of the dev and prod
 # graphs against this list, so a component that starts using a new service fails there first.
 DEPLOY_SERVICES = (
-    "acm", "application-autoscaling", "cloudformation", "cloudwatch", "codebuild", "codeconnections", "codepipeline",
+    "acm", "application-autoscaling", "cloudformation", "cloudfront", "cloudwatch", "codebuild", "codeconnections",
+    "codepipeline",
     "codestar-connections", "ec2", "ecr", "ecs", "elasticache", "elasticloadbalancing", "events", "kms",
     "logs", "rds", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "states", "wafv2",
 )

@@ -18,8 +18,9 @@ GIB = 1024**3
 MIB = 1024**2
 
 # Where an alarm's dimensions come from: one "subject" per tier instance (the ALB and its target group,
-# the web service, the primary DB instance, each read replica, each cache node, each scheduled job).
-TIERS = ("load_balancer", "service", "database", "database_replica", "cache_node", "job")
+# the web service, the primary DB instance, each read replica, each cache node, each scheduled job, each
+# worker's queue and its dead-letter queue).
+TIERS = ("load_balancer", "service", "database", "database_replica", "cache_node", "job", "worker_queue", "worker_dlq")
 
 COMPARISONS = {
     ">": "GreaterThanThreshold",
@@ -246,6 +247,26 @@ ALARMS: tuple[AlarmSpec, ...] = (
     AlarmSpec(
         key="job_dead_letters", tier="job",
         summary="Scheduled runs EventBridge could not start after its retries (in the job's dead-letter queue).",
+        metrics=(Metric("dead", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ("QueueName",)),),
+        comparison=">", threshold=Env(0, 0), unit="messages", limits=(0, 1e6), period=300,
+        evaluation_periods=Env(1, 1), missing="notBreaching",
+        missing_reason="SQS stops reporting an empty, idle queue after 6 hours",
+    ),
+)
+
+ALARMS += (
+    # --- queue workers, one alarm per worker's queue and dead-letter queue ------------------------------
+    AlarmSpec(
+        key="worker_queue_age", tier="worker_queue",
+        summary="Age of the oldest message waiting for a worker: the workers are not keeping up (or not running).",
+        metrics=(Metric("age", "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", ("QueueName",)),),
+        comparison=">", threshold=Env(1800, 600), unit="s", limits=(60, 1_209_600),
+        evaluation_periods=Env(5, 5), missing="notBreaching",
+        missing_reason="SQS stops reporting an empty, idle queue after 6 hours",
+    ),
+    AlarmSpec(
+        key="worker_dead_letters", tier="worker_dlq",
+        summary="Messages a worker failed max_receive_count times, now in its dead-letter queue.",
         metrics=(Metric("dead", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ("QueueName",)),),
         comparison=">", threshold=Env(0, 0), unit="messages", limits=(0, 1e6), period=300,
         evaluation_periods=Env(1, 1), missing="notBreaching",

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 ENVIRONMENT = "task definition `environment`"
 PARAMETER = "ECS secret from SSM SecureString `/{system}/{env}/app/<name>` (e.g. `.../app/redis-tls`)"
 SECRET = "ECS secret from Secrets Manager"
+# Static files, uploads and workers (docs/static-media-workers.md): plain environment too, but only where the
+# stack has them (RESOURCE: media.enabled / a worker; WORKER: the worker's own containers only).
+RESOURCE = "task definition `environment`, when the stack has the resource"
+WORKER = "task definition `environment` of a worker's containers only"
 
 # What the app splits on: a comma-separated list without blanks (Django's own settings take lists).
 _HOST = r"\.?[a-z0-9.-]+"  # a leading dot is Django's "this domain and its subdomains"
@@ -82,6 +86,30 @@ VARIABLES: tuple[Variable, ...] = (
              "answered 200 whatever the Host header, never redirected.", "/healthz/",
              "`load_balancer.health_check_path`", ENVIRONMENT, _matches(r"/[\x21-\x7e]*", "a path starting with /"),
              ("load_balancer.health_check_path",)),
+    Variable("DJANGO_STATIC_URL", "STATIC_URL: the CloudFront URL of the published collectstatic output, or "
+             "`/static/` when the web tasks serve it themselves (WhiteNoise).", "https://static.example.com/static/",
+             "`static.cdn`, `static.hostname`, `dns.domain`", ENVIRONMENT,
+             _matches(r"/static/|https://[a-z0-9.-]+/static/", "/static/ or https://<host>/static/"),
+             ("static.hostname",)),
+    Variable("MEDIA_BUCKET", "The uploads bucket (django-storages `bucket_name`); absent when `media.enabled` is "
+             "false.", "django-prod-app-media-123456789012-s3", "the media bucket", RESOURCE),
+    Variable("MEDIA_LOCATION", "The key prefix every upload lives under (django-storages `location`); the task "
+             "roles may use nothing else.", "media", "always `media`", RESOURCE),
+    Variable("MEDIA_REGION", "The bucket's region (django-storages `region_name`: presigned URLs are signed for "
+             "it).", "us-east-1", "`aws:region`", RESOURCE),
+    Variable("MEDIA_URL_EXPIRY", "Seconds a presigned URL is valid (django-storages `querystring_expire`).", "3600",
+             "`media.url_expiry_seconds`", RESOURCE),
+    Variable("CELERY_BROKER_URL", "The broker: `sqs://` (credentials from the task role); absent without workers.",
+             "sqs://", "`workers`", RESOURCE),
+    Variable("CELERY_QUEUES", "JSON object, worker name -> SQS queue URL (Celery `predefined_queues`: no "
+             "ListQueues or CreateQueue).", '{"default": "https://sqs.us-east-1.amazonaws.com/123456789012/'
+             'django-prod-worker-default-sqs"}', "each worker's queue", RESOURCE),
+    Variable("CELERY_WORKER_QUEUE", "The queue (worker name) this worker consumes.", "default",
+             "`workers[].name`", WORKER),
+    Variable("CELERY_TASK_TIME_LIMIT", "Seconds a task may run (Celery `task_time_limit`).", "300",
+             "`workers[].task_time_limit`", WORKER),
+    Variable("CELERY_VISIBILITY_TIMEOUT", "The queue's visibility timeout (Celery broker transport option "
+             "`visibility_timeout`), above the time limit.", "360", "`workers[].task_time_limit` + 60", WORKER),
     Variable("DATABASE_ENGINE", "`postgres` or `mysql`.", "postgres", "`database.engine`", PARAMETER),
     Variable("DATABASE_HOST", "The RDS endpoint address.", "django-prod-db.abcdefghijkl.us-east-1.rds.amazonaws.com",
              "RDS instance `address`", PARAMETER),
@@ -129,6 +157,8 @@ def environment(settings: StackSettings) -> dict[str, str]:
         "DJANGO_CSRF_TRUSTED_ORIGINS": ",".join(f"https://{n}" for n in names_),
         "DJANGO_FORWARDED_PROTO_HEADER": FORWARDED_PROTO_HEADER,
         "DJANGO_HEALTH_CHECK_PATH": settings.load_balancer.health_check_path.split("?", 1)[0],
+        "DJANGO_STATIC_URL": (f"https://{settings.static.hostname_for(settings.dns.domain)}/static/"
+                              if settings.static.cdn else "/static/"),
     }
 
 

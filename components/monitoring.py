@@ -177,6 +177,13 @@ class JobTargets:
 
 
 @dataclass
+class WorkerTargets:
+    name: str  # the worker's name in settings (alarm name suffix)
+    queue_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
+
+
+@dataclass
 class PipelineTargets:
     pipeline_name: pulumi.Input[str]
 
@@ -200,6 +207,7 @@ class MonitoringArgs:
     cache: CacheTargets | None = None
     jobs: Sequence[JobTargets] = field(default_factory=tuple)
     pipeline: PipelineTargets | None = None
+    workers: Sequence[WorkerTargets] = field(default_factory=tuple)
 
     def subjects(self) -> dict[str, list[Subject]]:
         """Every tier's subjects (an absent tier has none)."""
@@ -220,6 +228,8 @@ class MonitoringArgs:
                                    for i, member in enumerate(self.cache.member_cluster_ids)]
         found["job"] = [Subject(job.name, {"RuleName": job.failure_rule_name,
                                            "QueueName": job.dead_letter_queue_name}) for job in self.jobs]
+        found["worker_queue"] = [Subject(w.name, {"QueueName": w.queue_name}) for w in self.workers]
+        found["worker_dlq"] = [Subject(w.name, {"QueueName": w.dead_letter_queue_name}) for w in self.workers]
         return found
 
 
@@ -310,6 +320,14 @@ DASHBOARD: dict[str, list[tuple[str, list[tuple[str, str, str, tuple[str, ...]]]
          [("AWS/Events", "TriggeredRules", "Sum", ("RuleName",)),
           ("AWS/Events", "FailedInvocations", "Sum", ("RuleName",)),
           ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ("QueueName",))]),
+    ],
+    "worker_queue": [
+        ("Workers: messages waiting and age of the oldest (s)",
+         [("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ("QueueName",)),
+          ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", ("QueueName",))]),
+    ],
+    "worker_dlq": [
+        ("Workers: dead letters", [("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", ("QueueName",))]),
     ],
 }
 WIDGET_WIDTH, WIDGET_HEIGHT = 12, 6  # two graphs per row of the 24-column grid

@@ -30,3 +30,18 @@ def tagged_provider(settings: StackSettings, stack: str) -> aws.Provider:
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, stack)),
         opts=pulumi.ResourceOptions(),
     )
+
+
+EDGE_REGION = "us-east-1"  # CloudFront takes viewer certificates from ACM in us-east-1 only
+
+
+def edge_provider(settings: StackSettings, stack: str) -> aws.Provider:
+    """A second explicit provider, pinned to us-east-1, for what CloudFront needs there (its viewer
+    certificate: CloudFront developer guide, "Requirements for using SSL/TLS certificates with CloudFront",
+    the certificate must be requested or imported in US East (N. Virginia)), whatever the stack's region."""
+    return aws.Provider(
+        "aws-us-east-1",
+        region=EDGE_REGION,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(settings, stack)),
+        opts=pulumi.ResourceOptions(),
+    )

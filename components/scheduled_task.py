@@ -51,6 +51,7 @@ class ScheduledTaskArgs:
     user: str = "1000:1000"
     readonly_root_filesystem: bool = True
     alarm_topic_arn: pulumi.Input[str] | None = None  # failed runs are published here when given
+    task_role_statements: Sequence[dict[str, Any]] = ()  # what the job's code may do in AWS (media, queues)
 
 
 def _schedule_description(job: JobSettings) -> str:
@@ -109,10 +110,11 @@ class ScheduledTask(pulumi.ComponentResource):
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             boundary=ctx.permissions_boundary,
         )
-        # The app's own permissions (S3, SES, ...) are attached to this role by name; it starts empty.
+        # The platform's app grants (media, worker queues); more can be attached to this role by name.
         task_role = service_role(
             ctx.namer.name(component, "role", "task"), ctx.namer.name(component, "role", "task"),
-            "ecs-tasks.amazonaws.com", [], parent=self, description=f"The Django code of job {job.name}",
+            "ecs-tasks.amazonaws.com", list(args.task_role_statements), parent=self,
+            description=f"The Django code of job {job.name}",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             boundary=ctx.permissions_boundary,
         )

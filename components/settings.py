@@ -494,6 +494,77 @@ class JobSettings:
             ctx.problem(ctx.key("command"), self.command, "a non-empty list of strings")
 
 
+# --- static files, media files and background workers (docs/static-media-workers.md) ---------------------
+
+CLOUDFRONT_PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+FARGATE_MAX_STOP_TIMEOUT = 120  # seconds: ECS task definition parameters, stopTimeout (Fargate maximum)
+SQS_MAX_VISIBILITY_TIMEOUT = 43_200  # seconds (12 hours): SQS ChangeMessageVisibility / queue attribute limit
+VISIBILITY_MARGIN = 60  # seconds a queue's visibility timeout exceeds a worker's task_time_limit
+
+
+@dataclass(frozen=True)
+class StaticSettings:
+    cdn: bool = setting(PerEnv(False, True), "Serve collectstatic output from a private S3 bucket through CloudFront "
+                                             "at static.hostname; false: the web tasks serve it (WhiteNoise).")
+    hostname: str = setting("", "CloudFront's own hostname (its us-east-1 certificate names it); empty: "
+                                "static.<dns.domain>. Must be inside the hosted zone.",
+                            matches(rf"|{DOMAIN_PATTERN}", "a lowercase DNS name such as static.example.com"))
+    price_class: str = setting("PriceClass_100", "CloudFront edge locations paid for.",
+                               one_of(*CLOUDFRONT_PRICE_CLASSES))
+    image_root: str = setting("/app/staticfiles", "Where the image keeps its collectstatic output (STATIC_ROOT); "
+                                                  "the pipeline copies it from the released image to S3.",
+                              matches(r"/[A-Za-z0-9_./-]*", "an absolute path"))
+
+    def hostname_for(self, domain: str) -> str:
+        return self.hostname or f"static.{domain}"
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    enabled: bool = setting(True, "Private, versioned, KMS-encrypted bucket for uploads (django-storages); the web "
+                                  "and worker tasks read and write its media/ prefix only.")
+    noncurrent_version_days: int = setting(PerEnv(7, 90), "Days an overwritten or deleted upload stays recoverable "
+                                                          "(its noncurrent version).", between(1, 3650))
+    expiration_days: int = setting(0, "Days after which uploads expire (0: never).", between(0, 36500))
+    url_expiry_seconds: int = setting(3600, "Lifetime of the presigned URLs the app hands out (at most the task "
+                                            "role's credentials, which AWS rotates every few hours).",
+                                      between(60, 43_200))
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    name: str = setting(None, "Worker name (lowercase; names its queue, service and alarms).",
+                        matches(r"[a-z][a-z0-9-]{0,19}", "lowercase [a-z0-9-], at most 20 characters"))
+    command: list[str] = setting(None, "Command run in the web image, e.g. [celery, -A, config, worker, -Q, default].")
+    cpu: int = setting(256, "Task CPU units.", one_of(*fargate.VALID_CPU))
+    memory: int = setting(512, "Task memory (MiB).", between(512, 122880))
+    min_count: int = setting(PerEnv(0, 1), "Fewest tasks (0: scale to zero when the queue is empty).",
+                             between(0, 1000))
+    max_count: int = setting(PerEnv(2, 10), "Most tasks.", between(1, 1000))
+    messages_per_task: int = setting(100, "Backlog per task (visible messages / running tasks) scaling keeps.",
+                                     between(1, 1_000_000))
+    task_time_limit: int = setting(300, "Seconds one message may take (Celery task_time_limit); the queue's "
+                                        f"visibility timeout is this + {VISIBILITY_MARGIN}.",
+                                   between(1, SQS_MAX_VISIBILITY_TIMEOUT - VISIBILITY_MARGIN))
+    stop_timeout: int = setting(FARGATE_MAX_STOP_TIMEOUT, "Seconds between SIGTERM and SIGKILL: a stopping task "
+                                                          "finishes its message (Fargate allows at most 120).",
+                                between(2, FARGATE_MAX_STOP_TIMEOUT))
+    max_receive_count: int = setting(5, "Deliveries before a message goes to the dead-letter queue.", between(1, 1000))
+    spot: bool = setting(PerEnv(True, False), "Run on Fargate Spot (interrupted tasks' messages are redelivered).")
+
+    @property
+    def visibility_timeout(self) -> int:
+        return self.task_time_limit + VISIBILITY_MARGIN
+
+    def problems(self, ctx: _Context) -> None:
+        if not fargate.is_valid_size(self.cpu, self.memory):
+            ctx.problem(ctx.key("memory"), self.memory, fargate.describe_valid_sizes(self.cpu))
+        if not self.command:
+            ctx.problem(ctx.key("command"), self.command, "a non-empty list of strings")
+        if self.min_count > self.max_count:
+            ctx.problem(ctx.key("min_count"), self.min_count, f"at most max_count ({self.max_count})")
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     enabled: bool = setting(True, "Create the CodePipeline (GitHub -> CodeBuild -> migrate -> ECS).")
@@ -614,6 +685,10 @@ class StackSettings:
           "command": ["python", "manage.py", "clearsessions"]}],
         "Scheduled Fargate tasks (EventBridge), each {name, schedule, command, cpu, memory}.",
     )
+    static: StaticSettings = setting({}, "Static files: CloudFront + S3, or WhiteNoise in the web tasks.")
+    media: MediaSettings = setting({}, "Uploads bucket (django-storages, presigned URLs).")
+    workers: list[WorkerSettings] = setting([], "Queue workers (SQS + Fargate, no load balancer), each {name, "
+                                                "command, cpu, memory, min_count, max_count, ...}.")
     pipeline: PipelineSettings = setting({}, "Delivery pipeline.")
     monitoring: MonitoringSettings = setting({}, "Alarms and notifications.")
 
@@ -626,6 +701,17 @@ class StackSettings:
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             ctx.problem("jobs", duplicates, "unique job names")
+        workers = [worker.name for worker in self.workers]
+        repeated = sorted({n for n in workers if workers.count(n) > 1})
+        if repeated:
+            ctx.problem("workers", repeated, "unique worker names")
+        if self.static.cdn:
+            hostname = self.static.hostname_for(self.dns.domain)
+            zone = self.dns.zone_name.rstrip(".")
+            if zone and hostname != zone and not hostname.endswith("." + zone):
+                ctx.problem("static.hostname", hostname, f"a name inside the hosted zone {zone}")
+            if hostname in (self.dns.domain, *self.dns.alternative_names):
+                ctx.problem("static.hostname", hostname, "a name of its own (the site's names point at the ALB)")
         if self.service.pipeline_owns_deployments and not self.pipeline.enabled:
             # Without the pipeline nothing releases a tag (components/release.py): there is no parameter to read.
             ctx.problem("service.pipeline_owns_deployments", True,

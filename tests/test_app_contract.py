@@ -42,13 +42,17 @@ def test_every_django_container_gets_the_variable_the_declared_way(variable: app
                                                                    stack_graph: Graph):
     env = stack_graph.outputs["app_settings_path"]["value"].split("/")[2]
     containers = django_containers(stack_graph)
+    worker = f"django-{env}-worker-default-task"
     assert {task.inputs["family"] for task, _ in containers} == {f"django-{env}-web-task",
-                                                                 f"django-{env}-job-clearsessions-task"}
+                                                                 f"django-{env}-job-clearsessions-task", worker}
     expected_value = app_contract.environment(stack_settings(env)).get(variable.name)
     for task, container in containers:
         plain = {e["name"]: e["value"] for e in container["environment"]}
         secrets = {e["name"]: e["valueFrom"] for e in container["secrets"]}
-        if variable.delivery == app_contract.ENVIRONMENT:
+        if variable.delivery in (app_contract.RESOURCE, app_contract.WORKER):  # both stacks have media and a worker
+            present = variable.delivery == app_contract.RESOURCE or task.inputs["family"] == worker
+            assert (variable.name in plain) is present and variable.name not in secrets, task.name
+        elif variable.delivery == app_contract.ENVIRONMENT:
             assert plain.get(variable.name) == expected_value and variable.name not in secrets, task.name
         elif variable.delivery == app_contract.PARAMETER:
             assert secrets.get(variable.name) == (f"arn:aws:ssm:us-east-1:123456789012:parameter/django/{env}/app/"
@@ -64,8 +68,12 @@ def test_environment_values_follow_the_stack_config(dev: Graph, prod: Graph):
         (container,) = [c for t, c in django_containers(graph) if t.inputs["family"].endswith("-web-task")]
         return {e["name"]: e["value"] for e in container["environment"]}
 
-    assert web_environment(prod) == {
+    found = web_environment(prod)
+    assert {k for k in found if k.startswith(("MEDIA_", "CELERY_"))} == set(
+        app_contract.names(app_contract.RESOURCE))  # tests/test_workers_and_media.py checks their values
+    assert {k: v for k, v in found.items() if not k.startswith(("MEDIA_", "CELERY_"))} == {
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_STATIC_URL": "https://static.example.com/static/",
         "DJANGO_ENVIRONMENT": "prod",
         "DJANGO_ALLOWED_HOSTS": "www.example.com,example.com",
         "DJANGO_CSRF_TRUSTED_ORIGINS": "https://www.example.com,https://example.com",

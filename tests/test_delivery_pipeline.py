@@ -409,7 +409,7 @@ def test_stacks_build_in_dev_and_promote_with_approval_in_prod(dev: Graph, prod:
 
 
 def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph):
-    service = stack_graph.one("aws:ecs/service:Service")
+    service = stack_graph.one("aws:ecs/service:Service", "*-web-svc")
     cluster = stack_graph.one("aws:ecs/cluster:Cluster")
     web_task = stack_graph.one("aws:ecs/taskDefinition:TaskDefinition", "*-web-task")
     (web_container,) = json.loads(web_task.inputs["containerDefinitions"])

@@ -47,16 +47,16 @@ def released_prod() -> Graph:
 
 
 def test_released_service_waits_for_its_deployment_within_the_configured_timeout(released_prod: Graph):
-    service = released_prod.one(SERVICE)
+    service = released_prod.one(SERVICE, "*-web-svc")
     assert service.inputs["waitForSteadyState"] is True
     assert service.custom_timeouts == {"create": "30m", "update": "30m"}  # prod default
     assert service.inputs["alarms"]["enable"] is True and service.inputs["alarms"]["rollback"] is True
 
 
 def test_timeout_and_wait_are_settings():
-    service = run_released("dev", {"service.deployment_timeout_minutes": "45"}).one(SERVICE)
+    service = run_released("dev", {"service.deployment_timeout_minutes": "45"}).one(SERVICE, "*-web-svc")
     assert service.custom_timeouts == {"create": "45m", "update": "45m"} and service.inputs["waitForSteadyState"]
-    assert run_released("dev", {"service.wait_for_steady_state": "false"}).one(SERVICE).inputs[
+    assert run_released("dev", {"service.wait_for_steady_state": "false"}).one(SERVICE, "*-web-svc").inputs[
         "waitForSteadyState"] is False
     error, graph = settings_error("dev", {"service.deployment_timeout_minutes": "2"})
     assert "django-platform:service.deployment_timeout_minutes: got 2; expected an integer from 5 to 180" in str(error)
@@ -66,19 +66,19 @@ def test_timeout_and_wait_are_settings():
 def test_before_any_release_nothing_waits_and_the_alarms_do_not_judge(dev: Graph):
     """The first `pulumi up` points at service.image_tag, which the pipeline has not pushed yet: waiting would
     time out, and the ALB's 503s (no target) already hold alb_5xx_rate in ALARM."""
-    service = dev.one(SERVICE)
+    service = dev.one(SERVICE, "*-web-svc")
     assert service.inputs["waitForSteadyState"] is False and service.inputs["alarms"]["enable"] is False
 
 
 def test_a_tag_configured_to_deploy_as_is_is_waited_for():
     graph = run_stack("dev", overrides={"service.pipeline_owns_deployments": "false", "pipeline.enabled": "false"})
-    assert graph.one(SERVICE).inputs["waitForSteadyState"] is True
+    assert graph.one(SERVICE, "*-web-svc").inputs["waitForSteadyState"] is True
 
 
 def test_deployment_alarms_never_breach_on_silence(released_prod: Graph):
     """ECS fails a deployment when a watched alarm goes to ALARM: no data (no traffic, no registered target)
     must never count as a breach."""
-    service = released_prod.one(SERVICE)
+    service = released_prod.one(SERVICE, "*-web-svc")
     watched = [a for a in released_prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
                if a.inputs["name"] in service.inputs["alarms"]["alarmNames"]]
     assert len(watched) == 3 and {a.inputs["treatMissingData"] for a in watched} == {"notBreaching"}
@@ -139,7 +139,7 @@ def test_rotation_restarts_the_web_service_through_step_functions_with_no_code(s
     machine = stack_graph.one(MACHINE)
     definition = json.loads(machine.inputs["definition"])
     (state,) = definition["States"].values()
-    service = stack_graph.one(SERVICE)
+    service = stack_graph.one(SERVICE, "*-web-svc")
     assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
     assert state["Parameters"] == {"Cluster": service.inputs["cluster"], "Service": service.inputs["name"],
                                    "ForceNewDeployment": True}
@@ -150,7 +150,7 @@ def test_rotation_restarts_the_web_service_through_step_functions_with_no_code(s
 
 
 def test_rotation_roles_may_do_exactly_what_they_need(stack_graph: Graph):
-    env = "prod" if stack_graph.one(SERVICE).inputs["name"].startswith("django-prod") else "dev"
+    env = "prod" if stack_graph.one(SERVICE, "*-web-svc").inputs["name"].startswith("django-prod") else "dev"
     machine = stack_graph.one(MACHINE)
     service_arn = f"arn:aws:ecs:us-east-1:{ACCOUNT_ID}:service/django-{env}-app-ecs/django-{env}-web-svc"
     assert statements(stack_graph.one(ROLE_POLICY, "*-rotation-redeploy-sfn")) == [

@@ -45,6 +45,9 @@ SUPPRESSIONS = (
     Suppression("RESOURCE_STAR", KEY_POLICY, "*",
                 "in a key policy Resource \"*\" means this key: https://docs.aws.amazon.com/kms/latest/"
                 "developerguide/key-policy-overview.html"),
+    Suppression("RESOURCE_STAR", "aws:kms/keyPolicy:KeyPolicy * .policy", "*",
+                "the same key policy, as its own resource (components/static_site.py: it names the distribution): "
+                "Resource \"*\" means this key"),
     Suppression("UNKNOWN_CONDITION_FOR_ACTION", "aws:kms/key:Key *-telemetry-kms .policy",
                 "*kms:EncryptionContext:aws:logs:arn for action kms:Describe*",
                 "CloudWatch Logs' documented key policy grants kms:Describe* under this condition: "

@@ -65,5 +65,5 @@ def test_direct_dependencies_are_pinned_exactly() -> None:
     declared = list(project["project"]["dependencies"])
     for group in project["dependency-groups"].values():
         declared += [item for item in group if isinstance(item, str)]
-    loose = [spec for spec in declared if not re.fullmatch(r"[A-Za-z0-9_.-]+==[\w.]+", spec)]
+    loose = [spec for spec in declared if not re.fullmatch(r"[A-Za-z0-9_.-]+(\[[a-z0-9,-]+\])?==[\w.]+", spec)]
     assert not loose, f"pin with ==: {loose}"

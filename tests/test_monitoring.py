@@ -43,8 +43,16 @@ def env_of(graph: Graph) -> str:
     return graph.one(TOPIC).inputs["name"].split("-")[1]
 
 
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+
+
 def alarms_by_name(graph: Graph) -> dict[str, Resource]:
-    return {r.inputs["name"]: r for r in graph.of_type(ALARM)}
+    """The monitoring alarms (a worker's wake-up alarm belongs to its scaling target: it scales, never pages)."""
+    return {r.inputs["name"]: r for r in graph.of_type(ALARM) if r.parent_type != SCALING_TARGET}
+
+
+def web_services(graph: Graph) -> list[Resource]:
+    return [s for s in graph.of_type("aws:ecs/service:Service") if s.name.endswith("-web-svc")]
 
 
 Subject = tuple[str | None, dict[str, str], dict[str, str]]  # suffix, dimension values, URN behind each dimension
@@ -60,7 +68,7 @@ def subjects(graph: Graph) -> dict[str, list[Subject]]:
         found["load_balancer"].append((None, {"LoadBalancer": lb.outputs["arnSuffix"],
                                               "TargetGroup": tg.outputs["arnSuffix"]},
                                        {"LoadBalancer": lb.urn, "TargetGroup": tg.urn}))
-    for service in graph.of_type("aws:ecs/service:Service"):
+    for service in web_services(graph):
         cluster = graph.one("aws:ecs/cluster:Cluster")
         found["service"].append((None, {"ClusterName": cluster.outputs["name"], "ServiceName": service.outputs["name"]},
                                  {"ClusterName": cluster.urn, "ServiceName": service.urn}))
@@ -76,6 +84,11 @@ def subjects(graph: Graph) -> dict[str, list[Subject]]:
             job = graph.by_urn(rule.parent).name.removeprefix("job-")  # __main__ names them job-<name>
             found["job"].append((job, {"RuleName": rule.outputs["name"], "QueueName": queue.outputs["name"]},
                                  {"RuleName": rule.urn, "QueueName": queue.urn}))
+    for queue in graph.of_type("aws:sqs/queue:Queue"):
+        if queue.parent_type.endswith("WorkerQueue"):  # __main__ names them worker-<name>-queue
+            worker = graph.by_urn(queue.parent).name.removeprefix("worker-").removesuffix("-queue")
+            tier = "worker_dlq" if queue.name.endswith("-dlq-sqs") else "worker_queue"
+            found[tier].append((worker, {"QueueName": queue.outputs["name"]}, {"QueueName": queue.urn}))
     return found
 
 
@@ -107,7 +120,7 @@ def metric_of(alarm: Resource, metric: catalog.Metric) -> dict[str, Any]:
 
 def test_every_tier_present_in_the_stack_is_watched(stack_graph: Graph):
     tiers = subjects(stack_graph)
-    for tier in ("load_balancer", "database", "cache_node"):
+    for tier in ("load_balancer", "database", "cache_node", "worker_queue", "worker_dlq"):
         assert tiers[tier], f"{tier} missing from the graph"
     assert set(alarms_by_name(stack_graph)) == set(expected_alarms(stack_graph))
 
@@ -164,7 +177,7 @@ def test_deployment_alarms_are_the_load_balancer_5xx_and_unhealthy_host_alarms(s
     assert names == [f"django-{env}-monitoring-{k}-alarm" for k in ("alb-5xx-rate", "target-5xx-rate",
                                                                      "unhealthy-hosts")]
     assert set(names) <= set(alarms_by_name(stack_graph))
-    for service in stack_graph.of_type("aws:ecs/service:Service"):
+    for service in web_services(stack_graph):
         # Enabled once the pipeline released an image (tests/test_deploy_safety.py); nothing is released here.
         assert service.inputs["alarms"] == {"alarmNames": names, "enable": False, "rollback": True}
 
@@ -278,7 +291,7 @@ def test_disabled_alarms_are_neither_created_nor_deployment_alarms(tuned: Graph)
     settings = monitoring_settings("dev", {"disabled_alarms": ["unhealthy_hosts"]})
     assert deployment_alarm_names(Namer("django", "dev"), settings) == [
         "django-dev-monitoring-alb-5xx-rate-alarm", "django-dev-monitoring-target-5xx-rate-alarm"]
-    for service in tuned.of_type("aws:ecs/service:Service"):
+    for service in web_services(tuned):
         assert "django-dev-monitoring-unhealthy-hosts-alarm" not in service.inputs["alarms"]["alarmNames"]
 
 
@@ -362,7 +375,8 @@ def test_dashboard_is_valid_json_referencing_existing_resources(stack_graph: Gra
     body = json.loads(dashboard.inputs["dashboardBody"])
     widgets = body["widgets"]
     (status,) = [w for w in widgets if w["type"] == "alarm"]
-    assert sorted(status["properties"]["alarms"]) == sorted(a.outputs["arn"] for a in stack_graph.of_type(ALARM))
+    monitoring_alarms = alarms_by_name(stack_graph).values()
+    assert sorted(status["properties"]["alarms"]) == sorted(a.outputs["arn"] for a in monitoring_alarms)
     graphs = [w for w in widgets if w["type"] == "metric"]
     identifiers = known_identifiers(stack_graph)
     namespaces = set()

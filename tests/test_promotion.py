@@ -76,7 +76,8 @@ def test_prod_promotes_from_the_repository_dev_pushes_to(dev: Graph, prod: Graph
 
 
 def test_prods_service_and_jobs_run_exactly_the_digest_its_pipeline_released(prod_elsewhere: Graph):
-    assert set(images(prod_elsewhere)) == {"django-prod-web-task", "django-prod-job-clearsessions-task"}
+    assert set(images(prod_elsewhere)) == {"django-prod-web-task", "django-prod-job-clearsessions-task",
+                                           "django-prod-worker-default-task"}
     assert set(images(prod_elsewhere).values()) == {RELEASED}
 
 
@@ -85,7 +86,8 @@ def test_prods_roles_reach_exactly_devs_repository_in_devs_account(prod_elsewher
     pullers = {arn: {s["Sid"]: s for s in found} for arn, found in policies.items()
                if any(s.get("Sid") == "PullTheAppImage" for s in found)}
     assert sorted(arn.split("/")[-1] for arn in pullers) == [
-        "django-prod-job-clearsessions-exec-role", "django-prod-web-execution-role"]
+        "django-prod-job-clearsessions-exec-role", "django-prod-web-execution-role",
+        "django-prod-worker-default-exec-role"]
     for found in pullers.values():
         assert found["PullTheAppImage"]["Resource"] == DEV_REPOSITORY_ARN
         decrypt = found["DecryptTheAppImageThroughEcr"]

@@ -58,7 +58,8 @@ def test_release_parameter_is_a_plain_string_created_with_the_configured_tag_and
 def test_service_and_jobs_run_the_released_tag_not_service_image_tag(released: Graph):
     repository = released.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
     found = images(released)
-    assert set(found) == {"django-dev-web-task", "django-dev-job-clearsessions-task"}
+    # the worker runs the web service's image (and released tag) too
+    assert set(found) == {"django-dev-web-task", "django-dev-job-clearsessions-task", "django-dev-worker-default-task"}
     assert set(found.values()) == {f"{repository}:{RELEASED}"}
     assert release_parameter(released).inputs["insecureValue"] == "bootstrap"  # still the creation value
 
@@ -71,7 +72,7 @@ def test_task_definitions_depend_on_the_release_parameter(stack_graph: Graph):
 
 
 def test_service_deploys_task_definition_changes_and_leaves_the_count_to_autoscaling(stack_graph: Graph):
-    service = stack_graph.one("aws:ecs/service:Service")
+    service = stack_graph.one("aws:ecs/service:Service", "*-web-svc")
     assert service.ignore_changes == ["desiredCount"]
     assert service.inputs["taskDefinition"] == stack_graph.one(TASK, "*-web-task").outputs["arn"]
 

@@ -152,7 +152,9 @@ def test_task_role_has_only_ecs_exec_permissions_when_exec_is_on(dev: Graph, pro
         dev.one("aws:kms/key:Key", "*-telemetry-kms").outputs["arn"]
     unscoped = {s["Sid"] for s in found.values() if s["Resource"] == "*"}
     assert unscoped == {"EcsExecSessionChannels", "EcsExecFindsItsLogGroup"}  # no resource-level permissions
-    assert not [p for p in prod.of_type(ROLE_POLICY) if p.name.endswith("-web-task-role")]  # nothing at all
+    # prod (no ECS Exec): only the app's own grants (media and worker queues, tests/test_workers_and_media.py)
+    prod_sids = {s["Sid"] for s in role_statements(prod, "task")}
+    assert prod_sids and not {sid for sid in prod_sids if sid.startswith("EcsExec")}
 
 
 def test_ecs_exec_session_logs_are_encrypted(dev: Graph, prod: Graph):
@@ -160,13 +162,13 @@ def test_ecs_exec_session_logs_are_encrypted(dev: Graph, prod: Graph):
     assert config["kmsKeyId"] == dev.one("aws:kms/key:Key", "*-telemetry-kms").outputs["arn"]
     assert config["logConfiguration"] == {"cloudWatchEncryptionEnabled": True,
                                           "cloudWatchLogGroupName": "/django/dev/ecs/exec"}
-    assert dev.one(SERVICE).inputs["enableExecuteCommand"] is True
-    assert prod.one(SERVICE).inputs["enableExecuteCommand"] is False
+    assert dev.one(SERVICE, "*-web-svc").inputs["enableExecuteCommand"] is True
+    assert prod.one(SERVICE, "*-web-svc").inputs["enableExecuteCommand"] is False
     assert "configuration" not in prod.one(CLUSTER).inputs
 
 
 def test_service_runs_in_private_subnets_without_public_ip_behind_the_alb(stack_graph: Graph):
-    service = stack_graph.one(SERVICE)
+    service = stack_graph.one(SERVICE, "*-web-svc")
     private = [s.outputs["id"] for s in stack_graph.of_type("aws:ec2/subnet:Subnet")
                if s.inputs["tags"]["tier"] == "private"]
     network = service.inputs["networkConfiguration"]
@@ -183,7 +185,7 @@ def test_service_runs_in_private_subnets_without_public_ip_behind_the_alb(stack_
 
 
 def test_service_deploys_safely_by_default(stack_graph: Graph):
-    service = stack_graph.one(SERVICE)
+    service = stack_graph.one(SERVICE, "*-web-svc")
     assert service.inputs["healthCheckGracePeriodSeconds"] == 120
     assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == \
@@ -203,14 +205,15 @@ def test_service_deploys_safely_by_default(stack_graph: Graph):
 
 
 def test_fargate_spot_in_dev_and_on_demand_in_prod(dev: Graph, prod: Graph):
-    assert dev.one(SERVICE).inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE_SPOT",
-                                                                     "weight": 1}]
-    assert prod.one(SERVICE).inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "weight": 1}]
+    assert dev.one(SERVICE, "*-web-svc").inputs["capacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert prod.one(SERVICE, "*-web-svc").inputs["capacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE", "weight": 1}]
 
 
 def test_autoscaling_tracks_cpu_memory_and_requests_per_target(stack_graph: Graph):
-    target = stack_graph.one(SCALING_TARGET)
-    service = stack_graph.one(SERVICE)
+    target = stack_graph.one(SCALING_TARGET, "*-web-scaling")
+    service = stack_graph.one(SERVICE, "*-web-svc")
     assert target.inputs["resourceId"] == f"service/{stack_graph.one(CLUSTER).outputs['name']}/" \
                                           f"{service.outputs['name']}"
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) in ((1, 2), (2, 10))
@@ -226,7 +229,7 @@ def test_autoscaling_tracks_cpu_memory_and_requests_per_target(stack_graph: Grap
 
 
 def test_service_options_follow_settings(options: Graph):
-    service, definition = options.one(SERVICE), container(options)
+    service, definition = options.one(SERVICE, "*-web-svc"), container(options)
     assert service.ignore_changes == ["desiredCount"]
     assert service.inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "weight": 1}]
     assert service.inputs["enableExecuteCommand"] is False
@@ -242,11 +245,12 @@ def test_service_options_follow_settings(options: Graph):
     assert (tg.inputs["port"], tg.inputs["name"], tg.name) == (8080, "django-dev-web-8080-tg", "django-dev-web-tg")
     environment = {e["name"]: e["value"] for e in definition["environment"]}
     assert environment == {"DJANGO_SETTINGS_MODULE": "config.settings.prod", "FEATURE_X": "on",
-                           **{k: environment[k] for k in app_contract.names(app_contract.ENVIRONMENT)}}
-    target = options.one(SCALING_TARGET)
+                           **{k: environment[k] for k in app_contract.names(app_contract.ENVIRONMENT)},
+                           **{k: environment[k] for k in app_contract.names(app_contract.RESOURCE)}}
+    target = options.one(SCALING_TARGET, "*-web-scaling")
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 6)
     targets = sorted(p.inputs["targetTrackingScalingPolicyConfiguration"]["targetValue"]
-                     for p in options.of_type(SCALING_POLICY))
+                     for p in options.of_type(SCALING_POLICY) if p.parent == target.urn)
     assert targets == [50, 80, 250]
 
 
@@ -306,6 +310,6 @@ def _isolated_service(alarm_names: tuple[str, ...]) -> Graph:
 
 def test_deployment_alarms_roll_back_a_deployment_when_given():
     with_alarms = _isolated_service(("django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"))
-    assert with_alarms.one(SERVICE).inputs["alarms"] == {
+    assert with_alarms.one(SERVICE, "*-web-svc").inputs["alarms"] == {
         "alarmNames": ["django-dev-web-5xx-alarm", "django-dev-web-latency-alarm"], "enable": True, "rollback": True}
-    assert "alarms" not in _isolated_service(()).one(SERVICE).inputs
+    assert "alarms" not in _isolated_service(()).one(SERVICE, "*-web-svc").inputs

@@ -21,6 +21,8 @@ TIER_NAMES = {
     "database_replica": "each RDS read replica",
     "cache_node": "each cache node",
     "job": "each scheduled job",
+    "worker_queue": "each worker's queue",
+    "worker_dlq": "each worker's dead-letter queue",
 }
 
 INTRO = """\

@@ -22,8 +22,9 @@ def _cell(text: str) -> str:
 
 def render() -> str:
     lines = [
-        "Every variable below reaches the web service, every scheduled job and the pipeline's migration task",
-        "alike. Generated from `components/app_contract.py` by `make docs`; a test fails when this table is stale.",
+        "Every variable below reaches the web service, every scheduled job, every queue worker and the pipeline's",
+        "migration task alike, except the worker-only ones (docs/static-media-workers.md). Generated from",
+        "`components/app_contract.py` by `make docs`; a test fails when this table is stale.",
         "",
         "| Variable | Meaning | Example | Comes from | Delivered as |",
         "| --- | --- | --- | --- | --- |",

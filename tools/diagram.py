@@ -35,6 +35,7 @@ MAIN_TYPES = frozenset({
     "aws:ec2/securityGroup:SecurityGroup",
     "aws:kms/key:Key",
     "aws:acm/certificate:Certificate",
+    "aws:cloudfront/distribution:Distribution",
     "aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer",
     "aws:lb/listener:Listener", "aws:alb/listener:Listener",
     "aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup",

@@ -303,6 +303,12 @@ class PlaceholderMocks(mocks.Mocks):
                    "aws:codeconnections/connection:Connection"):
             return {"arn": self._arn("codeconnections", "connection/00000000-0000-0000-0000-000000000000"),
                     "connectionStatus": "PENDING"}
+        if typ == "aws:cloudfront/distribution:Distribution":
+            return {"id": "E2OFFLINE0EXAMPLE", "domainName": "d111111abcdef8.cloudfront.net",
+                    "hostedZoneId": "Z2FDTNDATAQYW2",  # CloudFront's alias hosted zone (Route 53 docs)
+                    "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/E2OFFLINE0EXAMPLE"}
+        if typ == "aws:cloudfront/originAccessControl:OriginAccessControl":
+            return {"id": "E3OFFLINE0OAC"}
         if typ == "aws:route53/record:Record":
             return {"fqdn": inputs.get("name", name)}
         if typ == "aws:ec2/vpc:Vpc":

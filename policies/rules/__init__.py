@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import EnforcementLevel
 
-from . import apigateway, boundary, compute, encryption, exposure, naming, operations, resilience, settings
+from . import apigateway, boundary, cdn, compute, encryption, exposure, naming, operations, resilience, settings
 from .core import Context, Finding, Rule
 
 PACK_NAME = "aws-platform-guardrails"
@@ -76,6 +76,7 @@ RULES: list[Rule] = [
     *boundary.RULES,
     *compute.RULES,
     *apigateway.RULES,
+    *cdn.RULES,
     # the two reports about other rules' findings stay last: they run after every other stack policy
     UNCHECKED_RULE,
     EXEMPTIONS_RULE,

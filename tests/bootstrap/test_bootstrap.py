@@ -417,7 +417,7 @@ def test_deploy_role_cannot_weaken_or_delete_the_backend(graph):
 # pulumi-aws module -> IAM service prefix (cloudwatch is split by resource: logs, events, cloudwatch)
 MODULE_SERVICE = {
     "acm": "acm", "appautoscaling": "application-autoscaling", "cloudformation": "cloudformation",
-    "codebuild": "codebuild",
+    "cloudfront": "cloudfront", "codebuild": "codebuild",
     "codeconnections": "codeconnections", "codepipeline": "codepipeline",
     "codestarconnections": "codestar-connections", "ec2": "ec2", "vpc": "ec2", "ecr": "ecr", "ecs": "ecs",
     "elasticache": "elasticache", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing", "iam": "iam",

@@ -567,7 +567,9 @@ def test_rule(pack, case_id: str) -> None:
 
 
 def test_every_rule_has_a_compliant_and_a_violating_case() -> None:
-    covered = {(c.rule, c.expect is None) for c in CASES.values()}
+    from tests.policy.test_cdn_rules import CDN_CASES  # the CloudFront rules' cases (policies/rules/cdn.py)
+
+    covered = {(c.rule, c.expect is None) for c in [*CASES.values(), *CDN_CASES.values()]}
     for rule in rules.RULES:
         if rule.id in ("exemptions-applied", "unchecked-at-preview"):  # reports: test_pack.py
             continue

@@ -7,10 +7,14 @@ work fails its deployment instead of serving errors.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
+
+from config import static
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -87,15 +91,64 @@ CACHES = {
 # deletes the expired rows.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# --- static files and uploads (docs/static-media-workers.md) ---------------------------------------------
+# STATIC_URL is CloudFront's https://static.<domain>/static/ (static.cdn) or /static/, which WhiteNoise
+# serves from the web tasks. Either way the hashed names come from the image's collectstatic manifest.
+STATIC_URL = env("DJANGO_STATIC_URL")
+STATIC_ROOT = static.STATIC_ROOT
+STATICFILES_DIRS = static.STATICFILES_DIRS
+SERVE_STATIC = STATIC_URL.startswith("/")
+STORAGES: dict[str, dict] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},  # replaced below on the platform
+    "staticfiles": {"BACKEND": static.STATICFILES_STORAGE_BACKEND},
+}
+if "MEDIA_BUCKET" in os.environ:  # media.enabled: uploads in the private bucket, served by presigned URLs
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env("MEDIA_BUCKET"),
+        "location": env("MEDIA_LOCATION"),  # the task roles may use this prefix only
+        "region_name": env("MEDIA_REGION"),
+        "querystring_auth": True,  # presigned GET URLs: the bucket is private
+        "querystring_expire": int(env("MEDIA_URL_EXPIRY")),
+        "signature_version": "s3v4",
+        "file_overwrite": False,  # a second upload with the same name gets a new name, never replaces
+        # Credentials: the task role, through boto3's default chain (never keys in the environment).
+    }}
+
+# --- background tasks: Celery, SQS on the platform (predefined queues: no ListQueues / CreateQueue) ----------
+if "CELERY_BROKER_URL" in os.environ:  # the stack has workers
+    CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+    CELERY_QUEUE_URLS: dict[str, str] = json.loads(env("CELERY_QUEUES"))
+    # A worker consumes its own queue; the web tasks send to `default` (or the only queue there is).
+    CELERY_TASK_DEFAULT_QUEUE = (env("CELERY_WORKER_QUEUE") if "CELERY_WORKER_QUEUE" in os.environ
+                                 else "default" if "default" in CELERY_QUEUE_URLS else min(CELERY_QUEUE_URLS))
+    if CELERY_BROKER_URL.startswith("sqs://"):
+        CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "region": urlparse(CELERY_QUEUE_URLS[CELERY_TASK_DEFAULT_QUEUE]).hostname.split(".")[1],
+            "predefined_queues": {name: {"url": url} for name, url in CELERY_QUEUE_URLS.items()},
+            "wait_time_seconds": 20,  # long polling, as the queue is configured
+        }
+        if "CELERY_VISIBILITY_TIMEOUT" in os.environ:
+            CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(env("CELERY_VISIBILITY_TIMEOUT"))
+    if "CELERY_TASK_TIME_LIMIT" in os.environ:
+        CELERY_TASK_TIME_LIMIT = int(env("CELERY_TASK_TIME_LIMIT"))
+    # A message is acknowledged once its task finished: a task killed mid-way (Spot, a deployment past its
+    # stop timeout) is delivered again after the visibility timeout, then dead-lettered after max_receive_count.
+    CELERY_TASK_ACKS_LATE = True
+    CELERY_TASK_REJECT_ON_WORKER_LOST = True
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a prefetched message's visibility timeout runs while it waits
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 # --- the app ------------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
+    "django.contrib.staticfiles",
 ]
 MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",  # first: before anything reads the Host header or redirects
     "django.middleware.security.SecurityMiddleware",
+    *(["whitenoise.middleware.WhiteNoiseMiddleware"] if SERVE_STATIC else []),  # right after SecurityMiddleware
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
