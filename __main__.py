@@ -10,7 +10,7 @@ from components.certificate import Certificate, CertificateArgs
 from components.context import StackContext
 from components.credential_rotation import CredentialRotation, CredentialRotationArgs
 from components.database import Database, DatabaseArgs
-from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs, StaticPublishing
 from components.iam import permissions_boundary_arn
 from components.keys import Keys, KeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
@@ -198,7 +198,9 @@ if release is not None:  # i.e. settings.pipeline.enabled
         subnet_ids=network.private_subnet_ids, security_group_id=workloads.batch_id,
         job_task_definition_families=[job.task_definition_family for job in jobs],
         job_role_arns=[arn for job in jobs for arn in (job.execution_role_arn, job.task_role_arn)],
-        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn), opts=platform)
+        release_parameter_name=release.parameter_name, release_parameter_arn=release.parameter_arn,
+        static=StaticPublishing(static_site.bucket_name, static_site.publisher_statements(),
+                                settings.static.image_root) if static_site else None), opts=platform)
     pulumi.export("pipeline_name", pipeline.pipeline_name)
     pulumi.export("release_parameter_name", release.parameter_name)  # releases and rolling back: docs/delivery.md
     # A new GitHub connection stays PENDING until its one-time console handshake (docs/delivery.md).

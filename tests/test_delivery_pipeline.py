@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from components import buildspecs
-from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs
+from components.delivery_pipeline import DeliveryPipeline, DeliveryPipelineArgs, StaticPublishing
 from components.settings import load
+from components.static_site import publisher_statements
 from tests.harness import Graph, run_stack, settings_error, statements
 from tests.isolated import arn, context, output, run_component
 
@@ -26,6 +27,9 @@ DEV_REPOSITORY_URL = f"{REGISTRY}/django-dev-app-ecr"  # the only application re
 DEV_REPOSITORY_ARN = arn("ecr", "repository/django-dev-app-ecr")
 DATA_KEY = arn("kms", "key/data")
 TELEMETRY_KEY = arn("kms", "key/telemetry")
+STATIC_BUCKET = "django-prod-static-files-123456789012"
+STATIC_BUCKET_ARN = f"arn:aws:s3:::{STATIC_BUCKET}"
+STATIC_KEY = arn("kms", "key/static")
 EXISTING_CONNECTION = arn("codestar-connections", "connection/0a1b2c3d-0000-4000-8000-123456789abc")
 
 
@@ -45,7 +49,7 @@ def job_roles(env: str) -> list[str]:
     return [f"arn:aws:iam::123456789012:role/django-{env}-job-a-{kind}-role" for kind in ("exec", "task")]
 
 
-def build(env: str = "prod", **pipeline: str) -> Graph:
+def build(env: str = "prod", static: bool = False, **pipeline: str) -> Graph:
     """The component as __main__.py wires it: dev with its repository and pull through cache, prod with dev's."""
     settings = load({"repository": "example-org/django-app", "pipeline": pipeline,
                      "dns": {"domain": f"{env}.example.com", "zone_name": "example.com"},
@@ -67,7 +71,10 @@ def build(env: str = "prod", **pipeline: str) -> Graph:
             release_parameter_arn=output(n["parameter_arn"]),
             source_registry_id=settings.pipeline.promote_from_account or "123456789012",
             cache_prefixes={} if promotes else {"ecr-public": "django-dev-ecr-public"},
-            cache_registry="" if promotes else output(REGISTRY)))
+            cache_registry="" if promotes else output(REGISTRY),
+            static=StaticPublishing(output(STATIC_BUCKET),
+                                    publisher_statements(output(STATIC_BUCKET_ARN), output(STATIC_KEY)),
+                                    "/app/staticfiles") if static else None))
 
     return run_component(program, env)
 
@@ -127,6 +134,42 @@ def test_prod_never_builds_it_promotes_then_waits_for_approval(pipeline_prod: Gr
     # No Docker daemon anywhere in prod: nothing there could build an image.
     assert not [p.name for p in pipeline_prod.of_type(PROJECT) if p.inputs["environment"]["privilegedMode"]]
     assert action(pipeline_prod, "Approval")["provider"] == "Manual"
+
+
+def test_with_a_cdn_the_static_files_are_published_after_approval_and_before_migrate_and_deploy():
+    for env, first in (("dev", ["Source", "Build"]), ("prod", ["Source", "Promote", "Approval"])):
+        graph = build(env, static=True)
+        assert [s["name"] for s in stages(graph)] == [*first, "Publish", "Migrate", "Deploy", "Verify"]
+        publish = action(graph, "Publish")
+        assert publish["inputArtifacts"] == ["image"]  # the image definitions Deploy rolls out: the same digest
+        assert publish["configuration"]["ProjectName"] == project(graph, "publish")["name"]
+        publish_project = project(graph, "publish")
+        assert publish_project["environment"]["privilegedMode"] is True  # docker create/cp of the image
+        assert publish_project["source"]["buildspec"] == buildspecs.publish_spec()
+        assert variables(graph, "publish") == {"CONTAINER_NAME": "django", "STATIC_BUCKET": STATIC_BUCKET,
+                                               "STATIC_ROOT": "/app/staticfiles"}
+        runs = policy(graph, "*-delivery-cp")["RunTheBuildProjects"]["Resource"]
+        assert project(graph, "publish")["name"] in " ".join(runs)
+
+
+def test_publish_role_writes_only_under_the_static_buckets_prefix_and_pulls_only_the_image_repository():
+    found = policy(build("prod", static=True), "*-pipeline-publish-cb")
+    writes = [s for s in found.values() if any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:GetObjectVersion",
+                                                                                     "s3:GetBucketVersioning",
+                                                                                     "s3:GetBucketLocation")
+                                                for a in _actions(s))]
+    assert {s["Sid"]: (s["Action"], s["Resource"]) for s in writes} == {
+        "PublishStaticFiles": ("s3:PutObject", f"{STATIC_BUCKET_ARN}/static/*"),
+        "ListPublishedStaticFiles": ("s3:ListBucket", STATIC_BUCKET_ARN)}
+    assert not [a for s in found.values() for a in _actions(s) if "Delete" in a]  # old files stay
+    assert found["PullTheAppImage"]["Resource"] == DEV_REPOSITORY_ARN
+    assert not [a for s in found.values() for a in _actions(s) if a in ("ecr:PutImage", "ecr:UploadLayerPart")]
+    assert found["EncryptStaticFiles"]["Resource"] == STATIC_KEY
+
+
+def test_without_a_cdn_nothing_is_published(pipeline_dev: Graph):
+    assert "Publish" not in [s["name"] for s in stages(pipeline_dev)]
+    assert not [p for p in pipeline_dev.of_type(PROJECT) if "publish" in p.name]
 
 
 def test_manual_approval_follows_the_setting():
@@ -405,7 +448,9 @@ def test_bad_pipeline_settings_fail_before_any_resource(stack: str, overrides: d
 
 def test_stacks_build_in_dev_and_promote_with_approval_in_prod(dev: Graph, prod: Graph):
     assert [s["name"] for s in stages(dev)] == ["Source", "Build", "Migrate", "Deploy", "Verify"]
-    assert [s["name"] for s in stages(prod)] == ["Source", "Promote", "Approval", "Migrate", "Deploy", "Verify"]
+    # static.cdn is on in prod by default, off in dev (tests/test_static_site.py).
+    assert [s["name"] for s in stages(prod)] == ["Source", "Promote", "Approval", "Publish", "Migrate", "Deploy",
+                                                 "Verify"]
 
 
 def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph):
@@ -428,6 +473,14 @@ def test_stack_pipeline_deploys_and_migrates_the_web_service(stack_graph: Graph)
     assert "taskDefinition" not in service.ignore_changes
     release = stack_graph.one("aws:ssm/parameter:Parameter", "*-release-image-tag-ssm")
     assert migrate["RELEASE_PARAMETER"] == release.inputs["name"]
+
+
+def test_the_stack_publishes_to_its_own_static_bucket_only(prod: Graph):
+    bucket = prod.one(BUCKET, "*-static-files-*")
+    assert variables(prod, "publish")["STATIC_BUCKET"] == bucket.outputs["bucket"]
+    found = policy(prod, "*-pipeline-publish-cb")
+    assert found["PublishStaticFiles"]["Resource"] == bucket.outputs["arn"] + "/static/*"
+    assert found["EncryptStaticFiles"]["Resource"] == prod.one("aws:kms/key:Key", "*-static-kms").outputs["arn"]
 
 
 def test_pipeline_can_be_disabled():

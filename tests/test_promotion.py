@@ -55,7 +55,9 @@ def dev_shared() -> Graph:
 
 
 def test_prod_has_no_image_build_step_and_no_registry_of_its_own(prod: Graph):
-    assert not [p.name for p in prod.of_type(PROJECT) if p.inputs["environment"]["privilegedMode"]]
+    # Docker runs in prod only to copy static files out of dev's image (its role pushes nothing: see below).
+    assert [p.name for p in prod.of_type(PROJECT) if p.inputs["environment"]["privilegedMode"]] == [
+        "django-prod-pipeline-publish-cb"]
     assert "django-prod-pipeline-build-cb" not in {p.name for p in prod.of_type(PROJECT)}
     assert prod.of_type("aws:ecr/repository:Repository", "aws:ecr/pullThroughCacheRule:PullThroughCacheRule") == []
 
@@ -86,8 +88,8 @@ def test_prods_roles_reach_exactly_devs_repository_in_devs_account(prod_elsewher
     pullers = {arn: {s["Sid"]: s for s in found} for arn, found in policies.items()
                if any(s.get("Sid") == "PullTheAppImage" for s in found)}
     assert sorted(arn.split("/")[-1] for arn in pullers) == [
-        "django-prod-job-clearsessions-exec-role", "django-prod-web-execution-role",
-        "django-prod-worker-default-exec-role"]
+        "django-prod-job-clearsessions-exec-role", "django-prod-pipeline-publish-role",
+        "django-prod-web-execution-role", "django-prod-worker-default-exec-role"]
     for found in pullers.values():
         assert found["PullTheAppImage"]["Resource"] == DEV_REPOSITORY_ARN
         decrypt = found["DecryptTheAppImageThroughEcr"]

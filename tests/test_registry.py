@@ -91,6 +91,7 @@ def test_another_account_may_pull_from_exactly_this_repository_with_exactly_its_
     roles = [f"arn:aws:iam::{PROD_ACCOUNT}:role/django-prod-web-execution-role",
              f"arn:aws:iam::{PROD_ACCOUNT}:role/django-prod-job-*-exec-role",
              f"arn:aws:iam::{PROD_ACCOUNT}:role/django-prod-worker-*-exec-role",
+             f"arn:aws:iam::{PROD_ACCOUNT}:role/django-prod-pipeline-publish-role",  # static files: docker create
              f"arn:aws:iam::{PROD_ACCOUNT}:role/django-prod-pipeline-promote-role"]
     assert pull == {"Sid": "ProdPullsReleasedImages", "Effect": "Allow",
                     "Principal": {"AWS": f"arn:aws:iam::{PROD_ACCOUNT}:root"},
