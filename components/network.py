@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.buckets import private_bucket
 from components.context import StackContext
 from components.iam import service_role
 from components.logs import encrypted_log_group
@@ -44,22 +45,19 @@ def ipv6_subnet(vpc_block: str, index: int) -> str:
 ZONE_FILTERS = (("opt-in-status", ["opt-in-not-required"]), ("zone-type", ["availability-zone"]))
 
 
-def flow_log_bucket_policy(ctx: StackContext, bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+def log_delivery_grants(ctx: StackContext, bucket_arn: pulumi.Input[str]) -> list[dict]:
     """Log delivery may check the bucket and write this account's logs, for this account's deliveries
-    only (aws:SourceAccount, aws:SourceArn); nobody reads or writes without TLS."""
+    only (aws:SourceAccount, aws:SourceArn); the bucket policy adds the TLS-only deny (components/buckets.py)."""
     deliveries = {"StringEquals": {"aws:SourceAccount": ctx.account_id},
                   "ArnLike": {"aws:SourceArn": ctx.arn("logs", "*")}}
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+    return [
         {"Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
          "Action": "s3:PutObject", "Resource": pulumi.Output.concat(bucket_arn, f"/AWSLogs/{ctx.account_id}/*"),
          "Condition": {"StringEquals": {**deliveries["StringEquals"], "s3:x-amz-acl": "bucket-owner-full-control"},
                        "ArnLike": deliveries["ArnLike"]}},
         {"Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
          "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn, "Condition": deliveries},
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-         "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-    ]})
+    ]
 
 
 @dataclass
@@ -239,22 +237,8 @@ class Network(pulumi.ComponentResource):
         """
         ctx = self._ctx
         name = ctx.namer.bucket("net", "flow-logs", ctx.account_id)
-        bucket = aws.s3.Bucket(name, bucket=name, force_destroy=not ctx.production_like, tags={"Name": name},
-                               opts=ctx.stateful(self._child()))
-        child = pulumi.ResourceOptions(parent=bucket)
-        blocked = aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True,
-                                                 block_public_policy=True, ignore_public_acls=True,
-                                                 restrict_public_buckets=True, opts=child)
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(
-            object_ownership="BucketOwnerEnforced"), opts=child)
-        encrypted = aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                bucket_key_enabled=True,  # one data key per bucket and period instead of one KMS call per object
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms", kms_master_key_id=key_arn))],
-            opts=child)
+        stored = private_bucket(name, key_arn, self, force_destroy=not ctx.production_like, opts=ctx.stateful())
+        bucket, child = stored.bucket, pulumi.ResourceOptions(parent=stored.bucket)
         aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration=aws.s3.
                                 BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
         aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
@@ -267,8 +251,7 @@ class Network(pulumi.ComponentResource):
                 abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                     days_after_initiation=1),
             )], opts=child)
-        policy = aws.s3.BucketPolicy(name, bucket=bucket.id, policy=flow_log_bucket_policy(ctx, bucket.arn),
-                                     opts=pulumi.ResourceOptions(parent=bucket, depends_on=[blocked]))
+        policy = stored.attach_policy(log_delivery_grants(ctx, bucket.arn))
         self.flow_log_bucket = bucket
         aws.ec2.FlowLog(
             ctx.namer.name("net", "flowlog"),
@@ -279,7 +262,7 @@ class Network(pulumi.ComponentResource):
             max_aggregation_interval=600,  # the default: nobody reads S3 flow logs by the minute
             tags={"Name": ctx.namer.name("net", "flowlog")},
             # Delivery checks the bucket policy and the key when the flow log is created.
-            opts=self._child(depends_on=[policy, encrypted]),
+            opts=self._child(depends_on=[policy, *stored.ready]),
         )
 
     def _endpoints(self, settings: NetworkSettings, private: list[aws.ec2.Subnet],
