@@ -178,7 +178,10 @@ workers = [WorkerService(f"worker-{worker.name}", WorkerServiceArgs(
     security_group_id=workloads.batch_id, telemetry_key_arn=keys.telemetry_key_arn, data_key_arn=keys.data_key_arn,
     environment={**settings.service.environment, **app_environment}, secrets=job_secrets,
     task_role_statements=app_statements, user=settings.service.user,
-    readonly_root_filesystem=settings.service.readonly_root_filesystem), opts=platform)
+    readonly_root_filesystem=settings.service.readonly_root_filesystem,
+    image_released=release.released if release else True,
+    wait_for_steady_state=settings.service.wait_for_steady_state,
+    deployment_timeout_minutes=settings.service.deployment_timeout_minutes), opts=platform)
     for worker, queue in zip(settings.workers, worker_queues, strict=True)]
 if workers:
     pulumi.export("worker_service_names", [w.service_name for w in workers])

@@ -182,6 +182,11 @@ class WorkerServiceArgs:
     telemetry_key_arn: pulumi.Input[str]  # log group
     data_key_arn: pulumi.Input[str]  # the queue's key
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)  # the web tasks' plain environment
+    # As for the web service (docs/deploy-safety.md): once an image is released, `pulumi up` waits for the
+    # worker's deployment and fails when ECS stops it or the circuit breaker rolls it back.
+    image_released: pulumi.Input[bool] = True
+    wait_for_steady_state: bool = True  # service.wait_for_steady_state
+    deployment_timeout_minutes: int = 20  # service.deployment_timeout_minutes
     secrets: ContainerSecrets = field(default_factory=ContainerSecrets)  # the web tasks' secrets
     task_role_statements: Sequence[dict[str, Any]] = ()  # media access, sending to other queues
     user: str = "1000:1000"
@@ -227,6 +232,7 @@ class WorkerService(pulumi.ComponentResource):
             opts=child)
 
         service_name = ctx.namer.name(comp, "svc")
+        timeout = f"{args.deployment_timeout_minutes}m"
         self.service = aws.ecs.Service(
             service_name, name=service_name, cluster=args.cluster_arn, task_definition=self.task_definition.arn,
             desired_count=worker.min_count,
@@ -239,9 +245,12 @@ class WorkerService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             force_new_deployment=True,  # FARGATE <-> FARGATE_SPOT in place (components/web_service.py)
             enable_ecs_managed_tags=True, propagate_tags="SERVICE",
+            wait_for_steady_state=pulumi.Output.from_input(args.image_released).apply(
+                lambda released: released and args.wait_for_steady_state),
             # The policies, not just the roles: the first tasks must be able to pull and read their secrets.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*execution_role.ready, *task_role.ready],
-                                        ignore_changes=["desired_count"]))
+                                        ignore_changes=["desired_count"],
+                                        custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
         self._autoscaling(args.cluster_name, args.queue.queue_name)
 
         self.service_name = self.service.name

@@ -53,6 +53,16 @@ def test_released_service_waits_for_its_deployment_within_the_configured_timeout
     assert service.inputs["alarms"]["enable"] is True and service.inputs["alarms"]["rollback"] is True
 
 
+def test_released_workers_wait_for_their_deployment_like_the_web_service(released_prod: Graph, dev: Graph):
+    worker = released_prod.one(SERVICE, "*-worker-default-svc")
+    assert worker.inputs["waitForSteadyState"] is True
+    assert worker.custom_timeouts == {"create": "30m", "update": "30m"}
+    # before any release the worker's image does not exist either: nothing to wait for
+    assert dev.one(SERVICE, "*-worker-default-svc").inputs["waitForSteadyState"] is False
+    off = run_released("prod", {"service.wait_for_steady_state": "false"}).one(SERVICE, "*-worker-default-svc")
+    assert off.inputs["waitForSteadyState"] is False
+
+
 def test_timeout_and_wait_are_settings():
     service = run_released("dev", {"service.deployment_timeout_minutes": "45"}).one(SERVICE, "*-web-svc")
     assert service.custom_timeouts == {"create": "45m", "update": "45m"} and service.inputs["waitForSteadyState"]
