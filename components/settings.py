@@ -342,10 +342,11 @@ class ServiceSettings:
                                                     "digest (SSM `/{system}/{env}/release/image-tag`); false: "
                                                     "service.image_tag.")
     # Deploy safety (docs/deploy-safety.md): a rollout ECS rolls back fails `pulumi up`.
-    wait_for_steady_state: bool = setting(True, "`pulumi up` waits for each deployment of the service and fails "
-                                                "when ECS stops or rolls it back (not before an image is released).")
+    wait_for_steady_state: bool = setting(True, "`pulumi up` waits for each deployment of the web and worker "
+                                                "services and fails when ECS stops or rolls it back (not before an "
+                                                "image is released).")
     deployment_timeout_minutes: int = setting(PerEnv(20, 30), "Minutes `pulumi up` waits for a deployment before "
-                                                             "it fails (create and update timeout of the service).",
+                                                             "it fails (create and update timeout of the web and worker services).",
                                               between(5, 180))
 
     def problems(self, ctx: _Context) -> None:
