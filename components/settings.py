@@ -346,7 +346,8 @@ class ServiceSettings:
                                                 "services and fails when ECS stops or rolls it back (not before an "
                                                 "image is released).")
     deployment_timeout_minutes: int = setting(PerEnv(20, 30), "Minutes `pulumi up` waits for a deployment before "
-                                                             "it fails (create and update timeout of the web and worker services).",
+                                                             "it fails (create and update timeout of the web and "
+                                                             "worker services).",
                                               between(5, 180))
 
     def problems(self, ctx: _Context) -> None:
