@@ -18,16 +18,6 @@ RECORD = "aws:route53/record:Record"
 
 
 @pytest.fixture(scope="module")
-def dev() -> Graph:
-    return run_stack("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return run_stack("prod")
-
-
-@pytest.fixture(scope="module")
 def dev_cdn_in_europe() -> Graph:
     """dev with the CDN on, the default hostname, another region and another price class."""
     return run_stack("dev", overrides={"static.cdn": "true", "static.price_class": "PriceClass_All",

@@ -23,16 +23,6 @@ TUNED = ('[{"name": "thumbs", "command": ["celery", "--app", "config", "worker"]
          '"max_receive_count": 3, "spot": false}]')
 
 
-@pytest.fixture(scope="module")
-def dev() -> Graph:
-    return run_stack("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Graph:
-    return run_stack("prod")
-
-
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def stack_graph(request, dev: Graph, prod: Graph) -> Graph:
     return {"dev": dev, "prod": prod}[request.param]
