@@ -153,10 +153,6 @@ web_service = WebService("web-service", WebServiceArgs(
     secrets_key_arn=keys.data_key_arn, secrets=app_settings.container_secrets, environment=app_environment,
     task_role_statements=app_statements, deployment_alarm_names=deployment_alarm_names(ctx.namer, settings.monitoring),
     image_released=release.released if release else True), opts=platform)
-# RDS rotates the master password on its own; running tasks read secrets only at start (docs/deploy-safety.md).
-CredentialRotation("credential-rotation", CredentialRotationArgs(
-    ctx=ctx, secret_arn=database.master_user_secret_arn, cluster_arn=web_service.cluster_arn,
-    service_name=web_service.service_name, alarm_topic_arn=alarm_topic.topic_arn), opts=platform)
 pulumi.export("repository_url", repository_url)
 pulumi.export("cluster_name", web_service.cluster_name)
 pulumi.export("service_name", web_service.service_name)
@@ -183,6 +179,11 @@ workers = [WorkerService(f"worker-{worker.name}", WorkerServiceArgs(
     wait_for_steady_state=settings.service.wait_for_steady_state,
     deployment_timeout_minutes=settings.service.deployment_timeout_minutes), opts=platform)
     for worker, queue in zip(settings.workers, worker_queues, strict=True)]
+# RDS rotates the master password on its own; running tasks read secrets only at start (docs/deploy-safety.md).
+CredentialRotation("credential-rotation", CredentialRotationArgs(
+    ctx=ctx, secret_arn=database.master_user_secret_arn, cluster_arn=web_service.cluster_arn,
+    service_names=[web_service.service_name, *(w.service_name for w in workers)],
+    alarm_topic_arn=alarm_topic.topic_arn), opts=platform)
 if workers:
     pulumi.export("worker_service_names", [w.service_name for w in workers])
     pulumi.export("worker_queue_urls", {q.worker_name: q.queue_url for q in worker_queues})

@@ -1,7 +1,7 @@
-"""CredentialRotation: when RDS rotates the master password, the web service restarts with the new one.
+"""CredentialRotation: when RDS rotates the master password, the web and worker services restart with the new one.
 
 ECS reads container secrets only when a task starts, and RDS rotates the managed master password on its
-own (every 7 days by default). After a rotation the running web tasks keep the old password: connections
+own (every 7 days by default). After a rotation the running web and worker tasks keep the old password: connections
 they already hold keep working (PostgreSQL checks a password only at login), every new one fails. Jobs and
 the migration start a new task per run, so they read the new value anyway.
 
@@ -16,11 +16,12 @@ AWS with no code of ours (docs/deploy-safety.md argues it against IAM database a
   value rotates": detail-type "AWS Service Event via CloudTrail", eventName RotationSucceeded, the secret
   ARN in detail.additionalEventData.SecretId); tests/test_deploy_safety.py runs the pattern against AWS's
   published sample event.
-- EventBridge may start exactly this state machine; the state machine may update exactly this service.
+- EventBridge may start exactly this state machine; the state machine may update exactly these services.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,19 +47,22 @@ def rotation_event_pattern(secret_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     })
 
 
-def redeploy_definition(cluster_arn: pulumi.Input[str], service_name: pulumi.Input[str]) -> pulumi.Output[str]:
-    """One Task state: the Step Functions AWS SDK integration for ECS UpdateService (no Lambda)."""
+def redeploy_definition(cluster_arn: pulumi.Input[str],
+                        service_names: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """One Task state per service, in order: the Step Functions AWS SDK integration for ECS UpdateService (no
+    Lambda)."""
+    states = {f"Restart{i}": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:ecs:updateService",
+        "Parameters": {"Cluster": cluster_arn, "Service": name, "ForceNewDeployment": True},
+        # A deployment already in progress is fine: UpdateService starts a new one; retry throttling only.
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}],
+        **({"Next": f"Restart{i + 1}"} if i + 1 < len(service_names) else {"End": True}),
+    } for i, name in enumerate(service_names)}
     return pulumi.Output.json_dumps({
-        "Comment": "Restart the web tasks so that they read the rotated database password",
-        "StartAt": "ForceNewDeployment",
-        "States": {"ForceNewDeployment": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ecs:updateService",
-            "Parameters": {"Cluster": cluster_arn, "Service": service_name, "ForceNewDeployment": True},
-            # A deployment already in progress is fine: UpdateService starts a new one; retry throttling only.
-            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}],
-            "End": True,
-        }},
+        "Comment": "Restart the services' tasks so that they read the rotated database password",
+        "StartAt": "Restart0",
+        "States": states,
     })
 
 
@@ -67,7 +71,7 @@ class CredentialRotationArgs:
     ctx: StackContext
     secret_arn: pulumi.Input[str]  # Database.master_user_secret_arn: the RDS-managed secret
     cluster_arn: pulumi.Input[str]
-    service_name: pulumi.Input[str]  # the service whose running tasks hold the secret
+    service_names: Sequence[pulumi.Input[str]]  # the long-running services whose tasks hold the secret
     alarm_topic_arn: pulumi.Input[str]  # where a failed restart is reported
 
 
@@ -80,22 +84,22 @@ class CredentialRotation(pulumi.ComponentResource):
     def __init__(self, name: str, args: CredentialRotationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("django-platform:credential_rotation:CredentialRotation", name, None, opts)
         ctx, namer = args.ctx, args.ctx.namer
-        service_arn = pulumi.Output.concat(ctx.arn("ecs", "service/"), cluster_name_of(args.cluster_arn), "/",
-                                           args.service_name)
+        service_arns = [pulumi.Output.concat(ctx.arn("ecs", "service/"), cluster_name_of(args.cluster_arn), "/", name)
+                        for name in args.service_names]
 
         machine_name = namer.name(COMPONENT, "sfn", "redeploy")
         machine_role = service_role(
             machine_name, namer.name(COMPONENT, "role", "redeploy"), "states.amazonaws.com",
-            [{"Sid": "RestartTheWebService", "Effect": "Allow", "Action": "ecs:UpdateService",
-              "Resource": service_arn}],
-            parent=self, description="Step Functions restarts the web service after a password rotation",
+            [{"Sid": "RestartTheServices", "Effect": "Allow", "Action": "ecs:UpdateService",
+              "Resource": service_arns}],
+            parent=self, description="Step Functions restarts the services after a password rotation",
             trust_conditions={"StringEquals": {"aws:SourceAccount": ctx.account_id},
                               "ArnLike": {"aws:SourceArn": ctx.arn("states", f"stateMachine:{machine_name}")}},
             boundary=ctx.permissions_boundary,
         )
         self.state_machine = aws.sfn.StateMachine(
             machine_name, name=machine_name, type="STANDARD", role_arn=machine_role.arn,
-            definition=redeploy_definition(args.cluster_arn, args.service_name),
+            definition=redeploy_definition(args.cluster_arn, args.service_names),
             opts=pulumi.ResourceOptions(parent=self, depends_on=machine_role.ready))
 
         rule_name = namer.name(COMPONENT, "rule", "db-password")
@@ -134,7 +138,7 @@ class CredentialRotation(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(name, rule=rule.name, arn=topic_arn, input_transformer=aws.cloudwatch.
                                    EventTargetInputTransformerArgs(
                                        input_paths={"status": "$.detail.status", "execution": "$.detail.executionArn"},
-                                       input_template='"The web service was not restarted after the database password '
+                                       input_template='"The services were not restarted after the database password '
                                                       'rotation (<status>): <execution>. New database connections fail '
                                                       'until it is: aws ecs update-service --force-new-deployment"'),
                                    opts=pulumi.ResourceOptions(parent=self))

@@ -145,14 +145,22 @@ def test_rotation_rule_matches_the_rotation_of_exactly_the_master_secret(stack_g
     assert not pattern.matches_event(api_call)
 
 
-def test_rotation_restarts_the_web_service_through_step_functions_with_no_code(stack_graph: Graph):
+def test_rotation_restarts_the_web_and_worker_services_through_step_functions_with_no_code(stack_graph: Graph):
+    """Workers hold the password too (they get the web tasks' secrets): every long-running service restarts."""
     machine = stack_graph.one(MACHINE)
     definition = json.loads(machine.inputs["definition"])
-    (state,) = definition["States"].values()
-    service = stack_graph.one(SERVICE, "*-web-svc")
-    assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
-    assert state["Parameters"] == {"Cluster": service.inputs["cluster"], "Service": service.inputs["name"],
-                                   "ForceNewDeployment": True}
+    state = definition["States"][definition["StartAt"]]
+    restarted = []
+    while True:
+        assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
+        assert state["Parameters"]["ForceNewDeployment"] is True
+        restarted.append((state["Parameters"]["Cluster"], state["Parameters"]["Service"]))
+        if state.get("End"):
+            break
+        state = definition["States"][state["Next"]]
+    services = [stack_graph.one(SERVICE, "*-web-svc"), stack_graph.one(SERVICE, "*-worker-default-svc")]
+    assert restarted == [(s.inputs["cluster"], s.inputs["name"]) for s in services]
+    assert len(definition["States"]) == len(restarted)  # no state left out of the chain
     rule = stack_graph.one(RULE, "*-rotation-db-password-rule")
     (target,) = [t for t in stack_graph.of_type(TARGET) if t.inputs["rule"] == rule.outputs["name"]]
     assert target.inputs["arn"] == machine.outputs["arn"]
@@ -162,9 +170,10 @@ def test_rotation_restarts_the_web_service_through_step_functions_with_no_code(s
 def test_rotation_roles_may_do_exactly_what_they_need(stack_graph: Graph):
     env = "prod" if stack_graph.one(SERVICE, "*-web-svc").inputs["name"].startswith("django-prod") else "dev"
     machine = stack_graph.one(MACHINE)
-    service_arn = f"arn:aws:ecs:us-east-1:{ACCOUNT_ID}:service/django-{env}-app-ecs/django-{env}-web-svc"
+    service_arns = [f"arn:aws:ecs:us-east-1:{ACCOUNT_ID}:service/django-{env}-app-ecs/django-{env}-{name}-svc"
+                    for name in ("web", "worker-default")]
     assert statements(stack_graph.one(ROLE_POLICY, "*-rotation-redeploy-sfn")) == [
-        {"Sid": "RestartTheWebService", "Effect": "Allow", "Action": "ecs:UpdateService", "Resource": service_arn}]
+        {"Sid": "RestartTheServices", "Effect": "Allow", "Action": "ecs:UpdateService", "Resource": service_arns}]
     assert statements(stack_graph.one(ROLE_POLICY, "*-rotation-db-password-rule")) == [
         {"Sid": "StartTheRedeploy", "Effect": "Allow", "Action": "states:StartExecution",
          "Resource": machine.outputs["arn"]}]
