@@ -252,9 +252,6 @@ ALARMS: tuple[AlarmSpec, ...] = (
         evaluation_periods=Env(1, 1), missing="notBreaching",
         missing_reason="SQS stops reporting an empty, idle queue after 6 hours",
     ),
-)
-
-ALARMS += (
     # --- queue workers, one alarm per worker's queue and dead-letter queue ------------------------------
     AlarmSpec(
         key="worker_queue_age", tier="worker_queue",

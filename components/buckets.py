@@ -68,3 +68,21 @@ def private_bucket(name: str, key_arn: pulumi.Input[str], parent: pulumi.Resourc
             bucket_key_enabled=True)],
         opts=child)
     return PrivateBucket(name, bucket, blocked, [bucket, blocked, owned, encrypted])
+
+
+def versioned_with_expiry(name: str, bucket: aws.s3.Bucket, rule_id: str, days: pulumi.Input[int]) -> None:
+    """Versioning, and a lifecycle that expires every object after `days` (old versions after one day, as
+    do unfinished multipart uploads): the retention of the platform's log buckets."""
+    child = pulumi.ResourceOptions(parent=bucket)
+    aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration=aws.s3.
+                            BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
+    aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id=rule_id, status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=1),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=1),
+        )], opts=child)

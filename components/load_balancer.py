@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.buckets import versioned_with_expiry
 from components.context import StackContext
 from components.logs import encrypted_log_group
 from components.settings import LoadBalancerSettings
@@ -213,18 +214,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                     sse_algorithm="AES256"))],  # SSE-S3: the only encryption ALB log delivery supports
             opts=child)
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration=aws.s3.
-                                BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
-        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=settings.access_log_days),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=1),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=1),
-            )], opts=child)
+        versioned_with_expiry(name, bucket, "expire-access-logs", settings.access_log_days)
         policy = aws.s3.BucketPolicy(name, bucket=bucket.id, policy=self._log_delivery_policy(bucket),
                                      opts=pulumi.ResourceOptions(parent=bucket, depends_on=[blocked]))
         return [policy, encrypted]

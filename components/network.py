@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import private_bucket
+from components.buckets import private_bucket, versioned_with_expiry
 from components.context import StackContext
 from components.iam import service_role
 from components.logs import encrypted_log_group
@@ -238,19 +238,8 @@ class Network(pulumi.ComponentResource):
         ctx = self._ctx
         name = ctx.namer.bucket("net", "flow-logs", ctx.account_id)
         stored = private_bucket(name, key_arn, self, force_destroy=not ctx.production_like, opts=ctx.stateful())
-        bucket, child = stored.bucket, pulumi.ResourceOptions(parent=stored.bucket)
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration=aws.s3.
-                                BucketVersioningVersioningConfigurationArgs(status="Enabled"), opts=child)
-        aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=[
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-flow-logs", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=1),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=1),
-            )], opts=child)
+        bucket = stored.bucket
+        versioned_with_expiry(name, bucket, "expire-flow-logs", days)
         policy = stored.attach_policy(log_delivery_grants(ctx, bucket.arn))
         self.flow_log_bucket = bucket
         aws.ec2.FlowLog(
