@@ -18,6 +18,7 @@ import re
 import runpy
 import sys
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,9 +457,32 @@ def _resolve_outputs(root: Any) -> dict[str, Any]:
     return _sync_await(resolve())
 
 
+_run_loops: list[asyncio.AbstractEventLoop] = []  # the last run's event loops, closed when the next run starts
+_run_executor: list[ThreadPoolExecutor] = []
+
+
+def _thread_loop() -> None:
+    """An executor thread's own event loop, which pulumi's mock monitor needs there (mocks.py calls
+    sync_await._ensure_event_loop): created here, so that the next run can close it."""
+    _run_loops.append(asyncio.new_event_loop())
+    asyncio.set_event_loop(_run_loops[-1])
+
+
 def _reset_runtime() -> None:
-    """Fresh event loop and root stack, so one process can run several programs (see TESTING.md)."""
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    """Fresh event loop and root stack, so one process can run several programs (see TESTING.md).
+
+    The previous run's loops are closed first: each holds an epoll descriptor and a socket pair, and a test
+    process runs hundreds of programs; left to the garbage collector they pile up past select()'s
+    1,024-descriptor limit when it collects rarely (tests/conftest.py).
+    """
+    for executor in _run_executor:
+        executor.shutdown(wait=True)
+    for loop in _run_loops:
+        loop.close()
+    _run_executor[:] = [ThreadPoolExecutor(thread_name_prefix="mock-monitor", initializer=_thread_loop)]
+    _run_loops[:] = [asyncio.new_event_loop()]
+    _run_loops[0].set_default_executor(_run_executor[0])
+    asyncio.set_event_loop(_run_loops[0])
     settings.ROOT.set(None)
     settings.SETTINGS.outputs.clear()
     settings.SETTINGS.rpc_manager.clear()

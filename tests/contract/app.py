@@ -8,6 +8,7 @@
   credentials are the test servers' (SSM parameters keep their recorded values: DATABASE_ENGINE,
   DATABASE_NAME, DATABASE_TLS, REDIS_TLS). A secret it cannot resolve fails the test, so a variable added to
   the contract must be given a test value here (or through `extra`).
+- `compile_requirements()`: byte-compile the app's requirements where they are installed, as in the image.
 - `run(command, env)`: a task's command (`python manage.py ...`) in the app directory.
 - `serve(command, env)`: the web command (gunicorn) on a loopback port; yields the base URL.
 - `http(url, path, host=..., headers=...)`: one request with exactly the Host header given (None: no Host).
@@ -16,12 +17,17 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +35,7 @@ from http import client as http_client
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from tests.contract.servers import PostgresServer, RedisServer, free_port
@@ -83,6 +90,34 @@ def task_environment(graph: Graph, container: Mapping[str, Any], postgres: Postg
         "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}", "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1", "SSL_CERT_FILE": str(redis.ca), **env,
     }
+
+
+def compile_requirements() -> None:
+    """Byte-compile the app's requirements where they are installed, as they are in the image.
+
+    pip compiles every module it installs (`pip install --compile` is its default; `--no-compile` turns it
+    off), so a task loads Django and the rest from .pyc even though PYTHONDONTWRITEBYTECODE keeps it from
+    writing any. uv installs without compiling: without this every `manage.py` started here would compile
+    Django again (about 1 s of CPU each, a minute over the contract tests). The app's own modules are still
+    compiled at each start, as in the task. Once per virtualenv: a lock keeps parallel test workers from
+    doing it twice, and compileall skips what is current.
+    """
+    sources = []
+    for line in (APP / "requirements.txt").read_text().splitlines():
+        if not re.match(r"[A-Za-z0-9]", line):
+            continue
+        requirement = Requirement(line.rstrip(" \\"))
+        if requirement.marker and not requirement.marker.evaluate():
+            continue
+        distribution = importlib.metadata.distribution(requirement.name)
+        sources += [str(distribution.locate_file(f)) for f in distribution.files or [] if f.suffix == ".py"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}  # next to the sources, as pip does
+    venv = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"django-app-bytecode-{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run([sys.executable, "-m", "compileall", "-q", "-i", "-"], input="\n".join(sources),
+                              env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _local(command: list[str]) -> list[str]:

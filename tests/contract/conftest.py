@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.app import recorded_container, task_environment
+from tests.contract.app import compile_requirements, recorded_container, task_environment
 from tests.contract.servers import (
     PostgresServer,
     RedisServer,
@@ -46,6 +46,12 @@ from tests.contract.servers import (
     redis_server,
 )
 from tools.mock_runtime import Graph
+
+
+@pytest.fixture(scope="session", autouse=True)
+def image_bytecode() -> None:
+    """The app's requirements byte-compiled, as pip leaves them in the image (tests/contract/app.py)."""
+    compile_requirements()
 
 
 def _fail_if_missing(error: ServerMissing) -> None:

@@ -1,0 +1,29 @@
+"""The mock runtime itself: one test process runs hundreds of programs, so a run must not leave anything open."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+
+from tools.mock_runtime import ROOT, run_stack
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/dev/fd"))
+
+
+def test_a_run_closes_what_the_previous_run_opened():
+    """Each run has its own event loop, and pulumi's mock monitor opens one more in every executor thread: an
+    epoll descriptor and a socket pair each. The next run closes them, not the garbage collector (which may
+    not run for a long while: tests/conftest.py), or a test process runs out of select()'s 1,024 descriptors."""
+    gc.disable()
+    try:
+        run_stack("bootstrap", project_dir=ROOT / "bootstrap")
+        descriptors, threads = open_descriptors(), threading.active_count()
+        for _ in range(3):
+            run_stack("bootstrap", project_dir=ROOT / "bootstrap")
+        assert open_descriptors() == descriptors
+        assert threading.active_count() <= threads
+    finally:
+        gc.enable()
