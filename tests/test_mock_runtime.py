@@ -23,7 +23,7 @@ def test_a_run_closes_what_the_previous_run_opened():
         descriptors, threads = open_descriptors(), threading.active_count()
         for _ in range(3):
             run_stack("bootstrap", project_dir=ROOT / "bootstrap")
-        assert open_descriptors() == descriptors
+        assert open_descriptors() <= descriptors  # fewer: whatever an earlier test left may close meanwhile
         assert threading.active_count() <= threads
     finally:
         gc.enable()
