@@ -14,13 +14,13 @@ def open_descriptors() -> int:
 
 
 def test_a_run_closes_what_the_previous_run_opened():
-    """Each run has its own event loop, and pulumi's mock monitor opens one more in every executor thread: an
+    """Each run has its own event loop, and pulumi's mock monitor opens one more in its executor thread: an
     epoll descriptor and a socket pair each. The next run closes them, not the garbage collector (which may
     not run for a long while: tests/conftest.py), or a test process runs out of select()'s 1,024 descriptors."""
     gc.disable()
     try:
         run_stack("bootstrap", project_dir=ROOT / "bootstrap")
-        descriptors, threads = open_descriptors(), threading.active_count()
+        descriptors, threads = open_descriptors(), threading.active_count()  # the last run's are still open
         for _ in range(3):
             run_stack("bootstrap", project_dir=ROOT / "bootstrap")
         assert open_descriptors() <= descriptors  # fewer: whatever an earlier test left may close meanwhile

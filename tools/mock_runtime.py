@@ -462,8 +462,9 @@ _run_executor: list[ThreadPoolExecutor] = []
 
 
 def _thread_loop() -> None:
-    """An executor thread's own event loop, which pulumi's mock monitor needs there (mocks.py calls
-    sync_await._ensure_event_loop): created here, so that the next run can close it."""
+    """The executor thread's own event loop, which pulumi's mock monitor needs there (mocks.py calls
+    sync_await._ensure_event_loop): created here, so that the next run can close it. One thread is enough:
+    the monitor's work is Python under the GIL, and more threads only meant more loops."""
     _run_loops.append(asyncio.new_event_loop())
     asyncio.set_event_loop(_run_loops[-1])
 
@@ -479,7 +480,7 @@ def _reset_runtime() -> None:
         executor.shutdown(wait=True)
     for loop in _run_loops:
         loop.close()
-    _run_executor[:] = [ThreadPoolExecutor(thread_name_prefix="mock-monitor", initializer=_thread_loop)]
+    _run_executor[:] = [ThreadPoolExecutor(max_workers=1, thread_name_prefix="mock-monitor", initializer=_thread_loop)]
     _run_loops[:] = [asyncio.new_event_loop()]
     _run_loops[0].set_default_executor(_run_executor[0])
     asyncio.set_event_loop(_run_loops[0])
