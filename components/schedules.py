@@ -19,6 +19,7 @@ when the value is 1.
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -115,13 +116,19 @@ def schedule_problem(expression: str) -> str | None:
     return "rate(N minutes|hours|days) or cron(minutes hours day-of-month month day-of-week year)"
 
 
+@functools.cache
+def _known_timezones() -> frozenset[str]:
+    """The zone database's names, read once: available_timezones() walks the whole database each call."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def timezone_problem(name: str) -> str | None:
     """None for an IANA time zone name (the ones EventBridge Scheduler accepts), else what is allowed.
 
     The check uses the system's zone database when there is one (it is optional on some platforms);
     without it only the shape of the name is checked.
     """
-    known = zoneinfo.available_timezones()
+    known = _known_timezones()
     if known:
         return None if name in known else "an IANA time zone such as UTC, Europe/Paris or Asia/Tokyo"
     return None if re.fullmatch(r"UTC|[A-Z][A-Za-z_+-]+(/[A-Za-z0-9_+-]+){1,2}", name) else \

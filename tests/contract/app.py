@@ -10,7 +10,7 @@
   the contract must be given a test value here (or through `extra`).
 - `compile_requirements()`: byte-compile the app's requirements where they are installed, as in the image.
 - `run(command, env)`: a task's command (`python manage.py ...`) in the app directory.
-- `serve(command, env)`: the web command (gunicorn) on a loopback port; yields the base URL.
+- `serve(command, env)`: the web command (gunicorn) on a loopback port, one worker; yields the base URL.
 - `http(url, path, host=..., headers=...)`: one request with exactly the Host header given (None: no Host).
 """
 
@@ -142,11 +142,15 @@ class Served:
 
 @contextlib.contextmanager
 def serve(command: list[str], env: Mapping[str, str], log_dir: Path) -> Iterator[Served]:
-    """Run the task's web command with its `--bind 0.0.0.0:<port>` moved to a free loopback port."""
+    """Run the task's web command with its `--bind 0.0.0.0:<port>` moved to a free loopback port, and one
+    worker process: each worker loads the app on its own (no --preload), so N workers cost N app starts and
+    serve the same responses."""
     command = list(command)
     bind = command.index("--bind") + 1
     port = free_port()
     command[bind] = f"127.0.0.1:{port}"
+    if "--workers" in command:
+        command[command.index("--workers") + 1] = "1"
     log = log_dir / f"gunicorn-{port}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(_local(command), cwd=APP, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
