@@ -40,11 +40,12 @@ typecheck: sync
 	$(BIN)/mypy $(TYPED)
 
 # The type check (one core, ~17 s on a fresh clone) runs beside the tests rather than before them; its
-# report follows theirs, and either one failing fails the target.
+# report follows theirs, and either one failing fails the target. --dist loadscope gives each test module
+# to one worker, so module-scoped fixtures (a stack variant, a migrated database, gunicorn) are built once.
 test: lint
 	bash tools/install_test_servers.sh  # PostgreSQL + redis-server for tests/contract
 	@report=$$(mktemp); $(BIN)/mypy $(TYPED) >$$report 2>&1 & typecheck=$$!; \
-	$(BIN)/pytest -n 2; tests=$$?; \
+	$(BIN)/pytest -n 2 --dist loadscope; tests=$$?; \
 	wait $$typecheck; typed=$$?; echo "mypy:"; cat $$report; rm -f $$report; \
 	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
 

@@ -202,6 +202,13 @@ CACHE_SET = ["python", "manage.py", "shell", "--no-imports", "-c",
 MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
 
 
+@pytest.fixture(scope="module")
+def cache_set_works(migrated: dict[str, str]) -> None:
+    """CACHE_SET works with the contract's values, as MIGRATE did for `migrated`: the controls of the test below."""
+    result = run(CACHE_SET, migrated)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize(("command", "change", "error"), [
     (MIGRATE, {"DATABASE_PASSWORD": "not-the-password"}, 'password authentication failed for user "app"'),
     (MIGRATE, {"DATABASE_TLS": "false"}, r'no pg_hba.conf entry for host "127.0.0.1", user "app", database "app", '
@@ -209,10 +216,10 @@ MIGRATE = ["python", "manage.py", "migrate", "--noinput"]
     (CACHE_SET, {"REDIS_AUTH_TOKEN": "not-the-token"}, "invalid username-password pair"),
     (CACHE_SET, {"REDIS_TLS": "false"}, r"redis.exceptions.ConnectionError"),
 ], ids=["wrong-db-password", "db-without-tls", "wrong-redis-token", "redis-without-tls"])
-def test_a_wrong_credential_or_a_plain_connection_fails_as_on_aws(migrated: dict[str, str], command: list[str],
-                                                                  change: dict[str, str], error: str):
-    assert run(command, migrated).returncode == 0  # the same command with the contract's values works
-    result = run(command, {**migrated, **change})
+def test_a_wrong_credential_or_a_plain_connection_fails_as_on_aws(cache_set_works: None, migrated: dict[str, str],
+                                                                  command: list[str], change: dict[str, str],
+                                                                  error: str):
+    result = run(command, {**migrated, **change})  # the same command with the contract's values works (fixtures)
     assert result.returncode != 0
     assert re.search(error, result.stderr), result.stderr[-2000:]
 
