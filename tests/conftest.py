@@ -33,3 +33,4 @@ def prod() -> Graph:
 def stack_graph(request, dev: Graph, prod: Graph) -> Graph:
     """Parametrizes a test over both stacks."""
     return {"dev": dev, "prod": prod}[request.param]
+

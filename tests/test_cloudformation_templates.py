@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 
 from tests.harness import Graph
 
@@ -15,6 +14,8 @@ STACK = "aws:cloudformation/stack:Stack"
 
 
 def findings(template: str) -> list[str]:
+    from cfnlint.api import ManualArgs, lint  # here, not at collection: cfn-lint pulls in sympy (3 CPU s cold)
+
     return [str(match) for match in lint(template, config=ManualArgs(regions=["us-east-1"]))]
 
 
