@@ -28,7 +28,10 @@ unexport PYTHONDONTWRITEBYTECODE
 sync: $(filter .tools/bin/uv,$(UV))
 	$(UV) sync --locked --quiet
 
-preview: sync
+# The preview needs the program and the policy pack, not the test tools: a first `make preview` installs
+# only those, and --inexact leaves the rest of .venv alone (the test tools, after a `make test`).
+preview: $(filter .tools/bin/uv,$(UV))
+	$(UV) sync --locked --quiet --inexact --no-default-groups --group policy
 	$(BIN)/python -m tools.preview --stack $(STACK) $(ARGS)
 
 lint: sync
