@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
+import selectors
 import subprocess
 import sys
 import tempfile
@@ -395,16 +395,19 @@ class PolicyPackProcess:
         assert self._process is not None and self._process.stdout is not None
         deadline = time.monotonic() + self.start_timeout
         line = b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._process.poll() is not None:
-                break
-            ready, _, _ = select.select([self._process.stdout], [], [], min(remaining, 0.5))
-            if ready:
-                chunk = os.read(self._process.stdout.fileno(), 1)
-                if not chunk:
+        # selectors, not select.select: select() cannot watch a descriptor numbered 1,024 or more, which a
+        # long-lived process (a test session, an editor's language server) may well hand out.
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            while not line.endswith(b"\n"):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._process.poll() is not None:
                     break
-                line += chunk
+                if selector.select(min(remaining, 0.5)):
+                    chunk = os.read(self._process.stdout.fileno(), 1)
+                    if not chunk:
+                        break
+                    line += chunk
         if line.strip().isdigit():
             return int(line)
         self.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,26 @@ def test_wire_resource_keeps_camel_case_inputs_and_edges(dev) -> None:
     assert wire.urn == log_group.urn and wire.property_dependencies == log_group.property_dependencies
     assert wire_resource(log_group, stack="prod").urn.startswith("urn:pulumi:prod::")
     assert "arn" in wire_resource(log_group, state="outputs").props
+
+
+def test_a_pack_starts_in_a_process_holding_over_1024_descriptors(tmp_path):
+    """A long test session or an editor may hold many files; select() cannot watch a descriptor past 1,023
+    ("filedescriptor out of range in select()"), so the port is read through `selectors`."""
+    pack = tmp_path / "mini"
+    pack.mkdir()
+    (pack / "__main__.py").write_text(MINI_PACK)
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.1.0\n")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard >= 1100, f"the hard limit on open files ({hard}) is too low to reproduce this"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1100), hard))
+    held = []
+    try:
+        with open(os.devnull) as devnull:
+            while not held or held[-1] < 1030:
+                held.append(os.dup(devnull.fileno()))
+        with PolicyPackProcess(pack, stack="qa") as process:
+            assert process.port > 0
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
