@@ -382,13 +382,17 @@ class PolicyPackProcess:
         self._process = subprocess.Popen(
             [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
             cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=self._stderr, stdin=subprocess.DEVNULL)
-        self.port = self._read_port()
-        self._channel = grpc.insecure_channel(
-            f"127.0.0.1:{self.port}", options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
-                                               ("grpc.max_send_message_length", _MAX_MESSAGE)])
-        grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
-        self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
-        self.configure_stack()
+        try:
+            self.port = self._read_port()
+            self._channel = grpc.insecure_channel(
+                f"127.0.0.1:{self.port}", options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
+                                                   ("grpc.max_send_message_length", _MAX_MESSAGE)])
+            grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
+            self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+            self.configure_stack()
+        except BaseException:
+            self.close()  # whatever failed, the pack process does not outlive the attempt
+            raise
         return self
 
     def _read_port(self) -> int:

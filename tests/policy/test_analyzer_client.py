@@ -6,6 +6,7 @@ import os
 import resource
 from pathlib import Path
 
+import grpc
 import pytest
 
 from tools.analyzer import (
@@ -136,3 +137,14 @@ def test_a_pack_starts_in_a_process_holding_over_1024_descriptors(tmp_path):
         for descriptor in held:
             os.close(descriptor)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_pack_that_fails_after_printing_its_port_is_stopped(tmp_path: Path) -> None:
+    """A failure past the port line (here: no gRPC server behind it) must not leave the pack process running."""
+    pid_file = tmp_path / "pid"
+    (tmp_path / "__main__.py").write_text(f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                          "print(1, flush=True)\ntime.sleep(60)\n")
+    with pytest.raises(grpc.FutureTimeoutError):
+        PolicyPackProcess(tmp_path, start_timeout=1).start()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
