@@ -1,4 +1,4 @@
-"""The mock runtime itself: one test process runs hundreds of programs, so a run must not leave anything open."""
+"""The mock runtime itself: one test process runs hundreds of programs, so a run must leave nothing open or changed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import gc
 import os
 import threading
 
+import pytest
+
+from components.settings import SettingsError
 from tools.mock_runtime import ROOT, run_stack
 
 
@@ -27,3 +30,16 @@ def test_a_run_closes_what_the_previous_run_opened():
         assert threading.active_count() <= threads
     finally:
         gc.enable()
+
+
+def test_the_sdks_stack_walk_is_off_for_a_run_only():
+    """run_stack skips the SDK's per-registration stack walk while the program runs (tools/mock_runtime.py), and
+    puts it back afterwards, also when the program fails: anything else this process runs gets it as before."""
+    from pulumi.runtime import resource
+
+    walk = resource._get_stack_trace
+    run_stack("bootstrap", project_dir=ROOT / "bootstrap")
+    assert resource._get_stack_trace is walk
+    with pytest.raises(SettingsError):
+        run_stack("dev", overrides={"service.cpu": "300"})
+    assert resource._get_stack_trace is walk
