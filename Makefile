@@ -42,7 +42,7 @@ TYPED := components tools bootstrap benchmarks policies/rules
 typecheck: sync
 	$(BIN)/mypy $(TYPED)
 
-# The type check (one core, ~17 s on a fresh clone) runs beside the tests rather than before them; its
+# The type check (one core, ~12 CPU s on a fresh clone) runs beside the tests rather than before them; its
 # report follows theirs, and either one failing fails the target. --dist loadscope gives each test module
 # to one worker, so module-scoped fixtures (a stack variant, a migrated database, gunicorn) are built once.
 test: lint

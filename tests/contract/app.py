@@ -98,9 +98,9 @@ def compile_requirements() -> None:
     pip compiles every module it installs (`pip install --compile` is its default; `--no-compile` turns it
     off), so a task loads Django and the rest from .pyc even though PYTHONDONTWRITEBYTECODE keeps it from
     writing any. uv installs without compiling: without this every `manage.py` started here would compile
-    Django again (about 1 s of CPU each, a minute over the contract tests). The app's own modules are still
-    compiled at each start, as in the task. Once per virtualenv: a lock keeps parallel test workers from
-    doing it twice, and compileall skips what is current.
+    Django again (1.6 CPU s each instead of 0.5, over half a minute across the contract tests). The app's own
+    modules are still compiled at each start, as in the task. Once per virtualenv: a lock keeps parallel test
+    workers from doing it twice, and compileall skips what is current.
     """
     sources = []
     for line in (APP / "requirements.txt").read_text().splitlines():
