@@ -33,4 +33,3 @@ def prod() -> Graph:
 def stack_graph(request, dev: Graph, prod: Graph) -> Graph:
     """Parametrizes a test over both stacks."""
     return {"dev": dev, "prod": prod}[request.param]
-

@@ -22,7 +22,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -35,9 +34,9 @@ from http import client as http_client
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import Requirement
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
+from tests.contract.image import image_requirements
 from tests.contract.servers import PostgresServer, RedisServer, free_port
 from tools.mock_runtime import Graph
 
@@ -103,14 +102,10 @@ def compile_requirements() -> None:
     workers from doing it twice, and compileall skips what is current.
     """
     sources = []
-    for line in (APP / "requirements.txt").read_text().splitlines():
-        if not re.match(r"[A-Za-z0-9]", line):
-            continue
-        requirement = Requirement(line.rstrip(" \\"))
-        if requirement.marker and not requirement.marker.evaluate():
-            continue
-        distribution = importlib.metadata.distribution(requirement.name)
-        sources += [str(distribution.locate_file(f)) for f in distribution.files or [] if f.suffix == ".py"]
+    for name, (_, applies) in image_requirements().items():
+        if applies:
+            distribution = importlib.metadata.distribution(name)
+            sources += [str(distribution.locate_file(f)) for f in distribution.files or [] if f.suffix == ".py"]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}  # next to the sources, as pip does
     venv = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
     with open(Path(tempfile.gettempdir()) / f"django-app-bytecode-{venv}.lock", "w") as lock:

@@ -14,11 +14,19 @@ import sys
 from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
+from packaging.markers import Marker
 
 from components import settings as s
 from components.web_service import SCRATCH_VOLUMES
 
 APP = Path(__file__).resolve().parents[2] / "examples" / "django-app"
+
+
+def image_requirements() -> dict[str, tuple[str, bool]]:
+    """name -> (pinned version, whether its marker holds here) for each line of the image's requirements.txt."""
+    found = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)(?: ; ([^\\]+?))? \\$", (APP / "requirements.txt").read_text(),
+                       re.MULTILINE)
+    return {name: (version, not marker or Marker(marker).evaluate()) for name, version, marker in found}
 
 
 def _default(section: type, key: str) -> object:

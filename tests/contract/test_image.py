@@ -7,9 +7,7 @@ import re
 from importlib.metadata import version
 from pathlib import Path
 
-from packaging.markers import Marker
-
-from tests.contract.image import APP, dockerfile_problems, hadolint
+from tests.contract.image import APP, dockerfile_problems, hadolint, image_requirements
 
 BAD = """FROM python
 RUN pip install django
@@ -48,10 +46,9 @@ def test_hadolint_finds_nothing_in_the_dockerfile_and_flags_a_bad_one(tmp_path: 
 def test_the_image_installs_exactly_the_versions_the_tests_run():
     """requirements.txt is exported from uv.lock (tests/test_lock.py keeps it fresh) and hash-checked by pip."""
     text = (APP / "requirements.txt").read_text()
-    found = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)(?: ; ([^\\]+?))? \\$", text, re.MULTILINE)
-    pinned = {name: v for name, v, marker in found}
+    pinned = image_requirements()
     assert {"django", "psycopg", "psycopg-binary", "redis", "gunicorn"} <= set(pinned)
-    here = {name: v for name, v, marker in found if not marker or Marker(marker).evaluate()}  # e.g. not win32-only
+    here = {name: v for name, (v, applies) in pinned.items() if applies}  # e.g. not win32-only
     assert {name: version(name) for name in here} == here
     assert text.count("--hash=sha256:") >= len(pinned)
     assert "--require-hashes -r requirements.txt" in (APP / "Dockerfile").read_text()
